@@ -1,0 +1,83 @@
+"""Gets a corpus: PTB through TFDS (downloaded or from local files), or any directory.
+
+Two routes give a `reader.Corpus`:
+
+* `load_ptb(data_dir, ptb_dir=None)`: the TFDS builder in `ptb_rnn/datasets/ptb`.
+  Without `ptb_dir` it downloads the three files (TFDS checks them against
+  `checksums.tsv`); with `ptb_dir` it reads the original files from there after
+  checking the same checksums, with no download attempted.
+* `reader.load_corpus(data_path)`: any directory in the tutorial's layout, read as
+  the tutorial's reader does, with no checksum.
+
+Both build the vocabulary and ids with the same reader functions, so on PTB they
+give identical ids.
+"""
+
+import hashlib
+import os
+
+import tensorflow_datasets as tfds
+
+from ptb_rnn import reader
+from ptb_rnn.datasets.ptb import ptb_dataset_builder
+
+CHECKSUMS_PATH = os.path.join(os.path.dirname(ptb_dataset_builder.__file__), "checksums.tsv")
+TFDS_SPLITS = {"train": "train", "valid": "validation", "test": "test"}
+
+
+def expected_checksums() -> dict[str, tuple[int, str]]:
+    """File name -> (size in bytes, SHA-256) from the builder's `checksums.tsv`."""
+    checksums = {}
+    with open(CHECKSUMS_PATH) as f:
+        for line in f:
+            _, size, sha256, filename = line.split("\t")
+            checksums[filename.strip()] = (int(size), sha256)
+    return checksums
+
+
+def verify_ptb_dir(ptb_dir: str) -> None:
+    """Checks that ptb_dir holds the three original PTB files, unchanged.
+
+    Raises:
+      reader.DataError: a file is missing or differs from the original.
+    """
+    checksums = expected_checksums()
+    missing = [name for name in checksums if not os.path.isfile(os.path.join(ptb_dir, name))]
+    if missing:
+        raise reader.DataError(
+            f"{ptb_dir} lacks {', '.join(missing)}; --ptb_dir needs the original "
+            "ptb.train.txt, ptb.valid.txt and ptb.test.txt (the data/ folder of "
+            "simple-examples.tgz), or leave it out to download them."
+        )
+    for name, (size, sha256) in checksums.items():
+        path = os.path.join(ptb_dir, name)
+        with open(path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        if digest != sha256:
+            raise reader.DataError(
+                f"{path} is not the original PTB file ({os.path.getsize(path)} bytes, "
+                f"expected {size} with SHA-256 {sha256[:12]}...); it is truncated or "
+                "modified, replace it with a fresh copy, or use --data_path for your "
+                "own text."
+            )
+
+
+def load_ptb(data_dir: str, ptb_dir: str | None = None) -> reader.Corpus:
+    """PTB through the TFDS builder, prepared under data_dir.
+
+    Args:
+      data_dir: where TFDS keeps the prepared dataset and its downloads.
+      ptb_dir: a directory with the original files; None downloads them.
+    """
+    download_config = None
+    if ptb_dir is not None:
+        verify_ptb_dir(ptb_dir)
+        download_config = tfds.download.DownloadConfig(manual_dir=ptb_dir)
+    builder = ptb_dataset_builder.Builder(data_dir=data_dir)
+    builder.download_and_prepare(download_config=download_config)
+    split_words = {}
+    for split, tfds_split in TFDS_SPLITS.items():
+        lines = tfds.as_numpy(builder.as_dataset(split=tfds_split, shuffle_files=False))
+        text = "".join(example["text"].decode("utf-8") for example in lines)
+        split_words[split] = reader.text_to_words(text)
+    return reader.corpus_from_words(split_words)

@@ -1,0 +1,87 @@
+"""The tutorial's LSTM language model as a Keras 3 model with explicit state.
+
+    ids (B, T) -> embedding (B, T, H) -> dropout -> [LSTM -> dropout] x num_layers
+        -> dense (B, T, V) logits
+
+The LSTM state is an argument and a result of every call, never hidden inside the
+layers (`stateful=False`): the training loop decides whether to carry it from one
+window to the next, cut its gradient, or reset it to zeros.
+"""
+
+import keras
+import tensorflow as tf
+
+from ptb_rnn.config import Config
+
+# One (h, c) pair per layer, each of shape (batch_size, hidden_size).
+State = tuple[tuple[tf.Tensor, tf.Tensor], ...]
+
+
+class PTBModel(keras.Model):
+    """Embedding, stacked LSTMs and a softmax layer, as in `ptb_word_lm.py`.
+
+    Every weight starts uniform in [-init_scale, init_scale] (the tutorial's global
+    initializer), except the LSTM biases, which start at zero with no forget-gate
+    offset (the tutorial's `forget_bias=0.0`; Keras would add 1 and use
+    glorot/orthogonal kernels).
+    """
+
+    def __init__(self, config: Config, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale)
+        rate = 1.0 - config.keep_prob
+        self.embedding = keras.layers.Embedding(
+            config.vocab_size, config.hidden_size, embeddings_initializer=init
+        )
+        self.input_dropout = keras.layers.Dropout(rate)
+        self.lstm_layers = [
+            keras.layers.LSTM(
+                config.hidden_size,
+                return_sequences=True,
+                return_state=True,
+                kernel_initializer=init,
+                recurrent_initializer=init,
+                bias_initializer="zeros",
+                unit_forget_bias=False,
+                name=f"lstm_{i}",
+            )
+            for i in range(config.num_layers)
+        ]
+        # Dropout on each layer's output, as the tutorial's DropoutWrapper does.
+        self.output_dropouts = [
+            keras.layers.Dropout(rate) for _ in range(config.num_layers)
+        ]
+        self.softmax = keras.layers.Dense(
+            config.vocab_size, kernel_initializer=init, bias_initializer=init
+        )
+
+    def zero_state(self, batch_size: int) -> State:
+        """All-zero (h, c) for every layer, each of shape (batch_size, hidden_size)."""
+        zeros = tf.zeros([batch_size, self.config.hidden_size])
+        return tuple((zeros, zeros) for _ in range(self.config.num_layers))
+
+    def call(self, ids, state: State, training: bool = False):
+        """Runs one window.
+
+        Args:
+          ids: int ids, shape (batch_size, num_steps).
+          state: the initial (h, c) of each layer, each (batch_size, hidden_size).
+          training: applies dropout when true.
+
+        Returns:
+          (logits, final_state): logits of shape (batch_size, num_steps, vocab_size)
+          and the (h, c) of each layer after the last step.
+        """
+        outputs = self.input_dropout(self.embedding(ids), training=training)  # (B, T, H)
+        final_state = []
+        for lstm, dropout, (h, c) in zip(self.lstm_layers, self.output_dropouts, state):
+            outputs, h, c = lstm(outputs, initial_state=[h, c])
+            outputs = dropout(outputs, training=training)
+            final_state.append((h, c))
+        return self.softmax(outputs), tuple(final_state)  # (B, T, V)
+
+    def build_for(self, batch_size: int = 1) -> "PTBModel":
+        """Creates the weights by running one step on zeros."""
+        self(tf.zeros([batch_size, 1], tf.int32), self.zero_state(batch_size))
+        return self
