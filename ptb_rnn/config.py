@@ -112,7 +112,5 @@ CONFIGS = {
 def get_config(name: str, **overrides) -> Config:
     """A preset with some fields replaced, e.g. `get_config("small", num_steps=35)`."""
     if name not in CONFIGS:
-        raise ConfigError(
-            f"unknown config {name!r}; choose one of {', '.join(CONFIGS)}."
-        )
+        raise ConfigError(f"unknown config {name!r}; choose one of {', '.join(CONFIGS)}.")
     return dataclasses.replace(CONFIGS[name], **overrides)

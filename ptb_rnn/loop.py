@@ -50,6 +50,25 @@ def sequence_loss(logits, targets):
     return tf.reduce_sum(tf.reduce_mean(xent, axis=0))
 
 
+def window_loss(model: PTBModel, x, y, state: State, training: bool):
+    """The loss of one window and the state it ends in.
+
+    Truncated BPTT happens here: the incoming state is treated as a constant, so the
+    gradient of this window's loss stops at its first step and never flows back into
+    the window that produced the state.
+
+    Args:
+      x, y: int ids, (batch_size, num_steps); y is x shifted by one word.
+      state: the (h, c) of each layer at the start of the window.
+
+    Returns:
+      (loss, final_state): `sequence_loss` of the window, and the state after it.
+    """
+    state = tf.nest.map_structure(tf.stop_gradient, state)
+    logits, final_state = model(x, state, training=training)
+    return sequence_loss(logits, y), final_state
+
+
 def make_train_steps(model: PTBModel, optimizer: keras.optimizers.Optimizer):
     """A compiled `train_steps(xs, ys, state) -> (losses, final_state)`.
 
@@ -62,12 +81,8 @@ def make_train_steps(model: PTBModel, optimizer: keras.optimizers.Optimizer):
     def train_steps(xs, ys, state: State):
         losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
         for i in tf.range(tf.shape(xs)[0]):
-            # Truncated BPTT: the incoming state is a constant for this window, so no
-            # gradient flows back into the window that produced it.
-            state = tf.nest.map_structure(tf.stop_gradient, state)
             with tf.GradientTape() as tape:
-                logits, state = model(xs[i], state, training=True)
-                loss = sequence_loss(logits, ys[i])
+                loss, state = window_loss(model, xs[i], ys[i], state, training=True)
             grads = tape.gradient(loss, model.trainable_variables)
             optimizer.apply(grads, model.trainable_variables)  # clips to global_clipnorm
             losses = losses.write(i, loss)
@@ -83,8 +98,8 @@ def make_eval_steps(model: PTBModel):
     def eval_steps(xs, ys, state: State):
         losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
         for i in tf.range(tf.shape(xs)[0]):
-            logits, state = model(xs[i], state, training=False)
-            losses = losses.write(i, sequence_loss(logits, ys[i]))
+            loss, state = window_loss(model, xs[i], ys[i], state, training=False)
+            losses = losses.write(i, loss)
         return losses.stack(), state
 
     return eval_steps
@@ -205,9 +220,7 @@ def machine_description() -> dict:
     }
 
 
-def train_and_evaluate(
-    config: Config, corpus: reader.Corpus, workdir: str, seed: int = 0
-) -> dict:
+def train_and_evaluate(config: Config, corpus: reader.Corpus, workdir: str, seed: int = 0) -> dict:
     """Trains with the tutorial's recipe, evaluates, and writes workdir/results.json.
 
     Each epoch: train perplexity, then validation perplexity in the training layout

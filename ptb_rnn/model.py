@@ -49,9 +49,7 @@ class PTBModel(keras.Model):
             for i in range(config.num_layers)
         ]
         # Dropout on each layer's output, as the tutorial's DropoutWrapper does.
-        self.output_dropouts = [
-            keras.layers.Dropout(rate) for _ in range(config.num_layers)
-        ]
+        self.output_dropouts = [keras.layers.Dropout(rate) for _ in range(config.num_layers)]
         self.softmax = keras.layers.Dense(
             config.vocab_size, kernel_initializer=init, bias_initializer=init
         )

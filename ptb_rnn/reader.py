@@ -25,7 +25,7 @@ exchange state.
 import collections
 import dataclasses
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -58,8 +58,7 @@ def read_words(filename: str) -> list[str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise DataError(
-            f"{filename} is not UTF-8 text (bad byte at offset {e.start}); "
-            "convert it to UTF-8."
+            f"{filename} is not UTF-8 text (bad byte at offset {e.start}); convert it to UTF-8."
         ) from None
     return text_to_words(text)
 

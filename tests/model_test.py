@@ -1,0 +1,56 @@
+import numpy as np
+import tensorflow as tf
+
+from ptb_rnn.config import get_config
+from ptb_rnn.model import PTBModel
+
+
+class ModelTest(tf.test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.config = get_config("small", hidden_size=8, vocab_size=30, num_layers=2)
+        self.model = PTBModel(self.config).build_for(3)
+
+    def test_shapes(self):
+        logits, state = self.model(tf.zeros([3, 5], tf.int32), self.model.zero_state(3))
+        self.assertEqual(logits.shape, (3, 5, 30))
+        self.assertLen(state, 2)
+        for h, c in state:
+            self.assertEqual(h.shape, (3, 8))
+            self.assertEqual(c.shape, (3, 8))
+
+    def test_eval_batch_size_can_differ(self):
+        logits, _ = self.model(tf.zeros([1, 7], tf.int32), self.model.zero_state(1))
+        self.assertEqual(logits.shape, (1, 7, 30))
+
+    def test_initial_weights(self):
+        for weight in self.model.weights:
+            values = weight.numpy()
+            if "bias" in weight.path and "lstm" in weight.path:
+                # LSTM biases, forget gate included, start at exactly zero.
+                self.assertAllEqual(values, np.zeros_like(values))
+            else:
+                self.assertLessEqual(np.abs(values).max(), self.config.init_scale, weight.path)
+                self.assertGreater(np.abs(values).max(), 0.5 * self.config.init_scale, weight.path)
+        # embedding, 2 x (kernel, recurrent kernel, bias), softmax kernel and bias
+        self.assertLen(self.model.weights, 9)
+
+    def test_carried_state_changes_output_and_zero_state_restores_it(self):
+        ids = tf.constant([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+        first, state = self.model(ids, self.model.zero_state(3))
+        carried, _ = self.model(ids, state)
+        reset, _ = self.model(ids, self.model.zero_state(3))
+        self.assertNotAllClose(first, carried)
+        self.assertAllEqual(first, reset)
+
+    def test_dropout_only_in_training(self):
+        model = PTBModel(get_config("medium", hidden_size=8, vocab_size=30)).build_for(2)
+        ids = tf.constant([[1, 2], [3, 4]])
+        inference = [model(ids, model.zero_state(2))[0] for _ in range(2)]
+        self.assertAllEqual(inference[0], inference[1])
+        training, _ = model(ids, model.zero_state(2), training=True)
+        self.assertNotAllClose(inference[0], training)
+
+
+if __name__ == "__main__":
+    tf.test.main()

@@ -1,0 +1,56 @@
+"""The training command, run as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+
+from absl.testing import absltest
+
+import helpers
+
+
+def run_train(*flags):
+    return subprocess.run(
+        [sys.executable, "-m", "ptb_rnn.train", *flags],
+        capture_output=True,
+        text=True,
+        cwd=helpers.ROOT,
+        timeout=300,
+    )
+
+
+class TrainCliTest(absltest.TestCase):
+    def test_writes_results(self):
+        tmp = self.create_tempdir().full_path
+        corpus = helpers.write_corpus(
+            os.path.join(tmp, "corpus"),
+            helpers.random_sentences(80, 30),
+            helpers.random_sentences(20, 30, 1),
+            helpers.random_sentences(20, 30, 2),
+        )
+        workdir = os.path.join(tmp, "run")
+        flags = ["--config=test", f"--data_path={corpus}", f"--workdir={workdir}"]
+        result = run_train(*flags, "--vocab_size=31", "--max_max_epoch=2", "--hidden_size=4")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(os.path.join(workdir, "results.json")) as f:
+            results = json.load(f)
+        self.assertEqual(results["config"]["hidden_size"], 4)
+        self.assertEqual(results["config"]["num_steps"], 2)
+        self.assertLen(results["train_perplexity"], 2)
+        self.assertLess(results["test_perplexity"], 31)
+        for key in ("valid_perplexity", "words_per_second", "wall_seconds"):
+            self.assertIn(key, results)
+
+    def test_unknown_config_is_one_line_and_exit_2(self):
+        result = run_train("--config=huge", f"--workdir={self.create_tempdir().full_path}/run")
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(
+            result.stderr.strip().splitlines()[-1],
+            "error: unknown config 'huge'; choose one of small, medium, large, test.",
+        )
+        self.assertNotIn("Traceback", result.stderr)
+
+
+if __name__ == "__main__":
+    absltest.main()
