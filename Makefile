@@ -15,7 +15,13 @@ FLAGS ?=
 DATA_FLAGS := --data_dir=$(DATA_DIR) $(if $(DATA_PATH),--data_path=$(DATA_PATH),$(if $(PTB_DIR),--ptb_dir=$(PTB_DIR)))
 RUFF_FLAGS := --line-length=100 --target-version=py310
 
-.PHONY: install data train test lint format
+# make shapes
+BATCH_SIZE ?= 4
+NUM_STEPS ?= 5
+WINDOWS ?= 2
+PNG ?= docs/shapes.png
+
+.PHONY: install data train test lint format shapes
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -41,3 +47,7 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check $(RUFF_FLAGS) --select=E,F,W,I,B,UP --ignore=B905 --fix ptb_rnn tests
 	$(VENV)/bin/ruff format $(RUFF_FLAGS) ptb_rnn tests
+
+shapes: install
+	$(PYTHON) -m ptb_rnn.shapes --config=$(CONFIG) $(DATA_FLAGS) --batch_size=$(BATCH_SIZE) \
+		--num_steps=$(NUM_STEPS) --windows=$(WINDOWS) --png=$(PNG) $(FLAGS)

@@ -11,7 +11,7 @@ import sys
 
 from absl import app, flags
 
-from ptb_rnn import reader
+from ptb_rnn import reader, truncation
 from ptb_rnn.config import CONFIGS, Config, ConfigError, get_config
 
 FLAGS = flags.FLAGS
@@ -20,6 +20,25 @@ flags.DEFINE_string("config", "small", f"Preset: one of {', '.join(CONFIGS)}.")
 for _field in dataclasses.fields(Config):
     _define = flags.DEFINE_integer if _field.type is int else flags.DEFINE_float
     _define(_field.name, None, f"Overrides the preset's {_field.name}.")
+
+flags.DEFINE_string(
+    "mode",
+    None,
+    f"Training mode, one of {', '.join(truncation.MODES)}: sets num_steps and the state "
+    "handling (see ptb_rnn/truncation.py); explicit flags override it.",
+)
+flags.DEFINE_boolean(
+    "carry_state",
+    None,
+    "Carry the final LSTM state of a window into the next (gradient stopped at the "
+    "edge); --nocarry_state starts every window from zeros. Default: true.",
+)
+flags.DEFINE_string(
+    "truncation_schedule",
+    None,
+    "Window lengths over training: 1,2,5,10,20 = num_steps per epoch (the last repeats); "
+    "ramp:1,2,5,10,20 = spread over the whole run, changing inside epochs.",
+)
 
 flags.DEFINE_string(
     "ptb_dir",
@@ -37,12 +56,27 @@ flags.DEFINE_string("data_dir", "data", "Where TFDS keeps the prepared PTB datas
 
 
 def config_from_flags(**overrides) -> Config:
-    """The --config preset with every field flag that was given applied."""
+    """The --config preset with --mode's overrides and every given field flag applied."""
+    if FLAGS.mode is not None:
+        overrides = {**truncation.get_mode(FLAGS.mode)[0], **overrides}
     for field in dataclasses.fields(Config):
         value = FLAGS[field.name].value
         if value is not None:
-            overrides.setdefault(field.name, value)
+            overrides[field.name] = value
     return get_config(FLAGS.config, **overrides)
+
+
+def truncation_from_flags() -> truncation.Truncation:
+    """--mode's state handling, with --carry_state and --truncation_schedule applied."""
+    result = truncation.TBPTT
+    if FLAGS.mode is not None:
+        result = truncation.get_mode(FLAGS.mode)[1]
+    if FLAGS.carry_state is not None:
+        result = dataclasses.replace(result, carry_state=FLAGS.carry_state)
+    if FLAGS.truncation_schedule is not None:
+        schedule, ramp = truncation.parse_schedule(FLAGS.truncation_schedule)
+        result = dataclasses.replace(result, schedule=schedule, ramp=ramp)
+    return result
 
 
 def corpus_from_flags() -> reader.Corpus:

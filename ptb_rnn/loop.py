@@ -8,6 +8,7 @@ window's loss stops at the window's first step: backpropagation is truncated to
 num_steps steps.
 """
 
+import dataclasses
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ from absl import logging
 from ptb_rnn import reader
 from ptb_rnn.config import Config, ConfigError
 from ptb_rnn.model import PTBModel, State
+from ptb_rnn.truncation import TBPTT, Truncation
 
 # Test-set evaluation feeds the batch_size-1 stream this many words per call. With no
 # dropout and the state carried, this gives the same perplexity as the tutorial's
@@ -69,18 +71,22 @@ def window_loss(model: PTBModel, x, y, state: State, training: bool):
     return sequence_loss(logits, y), final_state
 
 
-def make_train_steps(model: PTBModel, optimizer: keras.optimizers.Optimizer):
+def make_train_steps(
+    model: PTBModel, optimizer: keras.optimizers.Optimizer, carry_state: bool = True
+):
     """A compiled `train_steps(xs, ys, state) -> (losses, final_state)`.
 
     Runs one SGD update per window, for several consecutive windows per call (fewer
     calls, less overhead): xs and ys are (num_windows, batch_size, num_steps), losses
-    is (num_windows,).
+    is (num_windows,). With carry_state false every window starts from zeros.
     """
 
     @tf.function(jit_compile=True)
     def train_steps(xs, ys, state: State):
         losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
         for i in tf.range(tf.shape(xs)[0]):
+            if not carry_state:
+                state = tf.nest.map_structure(tf.zeros_like, state)
             with tf.GradientTape() as tape:
                 loss, state = window_loss(model, xs[i], ys[i], state, training=True)
             grads = tape.gradient(loss, model.trainable_variables)
@@ -91,13 +97,15 @@ def make_train_steps(model: PTBModel, optimizer: keras.optimizers.Optimizer):
     return train_steps
 
 
-def make_eval_steps(model: PTBModel):
+def make_eval_steps(model: PTBModel, carry_state: bool = True):
     """A compiled `eval_steps(xs, ys, state) -> (losses, final_state)`, no dropout."""
 
     @tf.function(jit_compile=True)
     def eval_steps(xs, ys, state: State):
         losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
         for i in tf.range(tf.shape(xs)[0]):
+            if not carry_state:
+                state = tf.nest.map_structure(tf.zeros_like, state)
             loss, state = window_loss(model, xs[i], ys[i], state, training=False)
             losses = losses.write(i, loss)
         return losses.stack(), state
@@ -116,24 +124,29 @@ def run_epoch(
     steps_fn,
     model: PTBModel,
     batches: reader.Batches,
+    window_lengths: list[int] | None = None,
     windows_per_call: int = WINDOWS_PER_CALL,
     verbose: bool = False,
 ):
-    """Runs steps_fn over every window of an epoch in order, carrying the state.
+    """Runs steps_fn over the windows of an epoch in order, from a zero state.
 
     Args:
       steps_fn: from `make_train_steps` or `make_eval_steps`.
       model: the model (for its zero state).
-      batches: the epoch's windows.
-      windows_per_call: windows handed to steps_fn per call.
+      batches: the epoch's data.
+      window_lengths: the length of each window, left to right (from
+        `Truncation.window_lengths`); default: `batches.num_steps` for every window.
+      windows_per_call: at most this many windows (of one length) per call.
       verbose: show a progress bar and log the tutorial's periodic line.
 
     Returns:
       (perplexity, words_per_second) over the epoch.
     """
+    if window_lengths is None:
+        window_lengths = [batches.num_steps] * batches.epoch_size
     state = model.zero_state(batches.batch_size)
     costs, iters = 0.0, 0
-    epoch_size = batches.epoch_size
+    epoch_size = len(window_lengths)
     log_every = max(epoch_size // 10, 1)
     # In a log file (not a terminal) the bar prints once, at the end of the epoch.
     progbar = keras.utils.Progbar(
@@ -142,51 +155,100 @@ def run_epoch(
         stateful_metrics=["perplexity", "wps"],
     )
     start_time = time.time()
-    for start in range(0, epoch_size, windows_per_call):
-        stop = min(start + windows_per_call, epoch_size)
-        windows = [batches.window(i) for i in range(start, stop)]
+    column = 0
+    for first, last, num_steps in _calls(window_lengths, windows_per_call):
+        windows = []
+        for _ in range(first, last):
+            windows.append(batches.window_at(column, num_steps))
+            column += num_steps
         xs = np.stack([x for x, _ in windows])  # (num_windows, batch_size, num_steps)
         ys = np.stack([y for _, y in windows])
         losses, state = steps_fn(xs, ys, state)
         costs += float(tf.reduce_sum(losses))
-        iters += (stop - start) * batches.num_steps
+        iters += (last - first) * num_steps
         if verbose:
             perplexity = np.exp(costs / iters)
             wps = iters * batches.batch_size / (time.time() - start_time)
-            progbar.update(stop, [("perplexity", perplexity), ("wps", wps)])
-            if (start - 10) // log_every != (stop - 10) // log_every:
+            progbar.update(last, [("perplexity", perplexity), ("wps", wps)])
+            if (first - 10) // log_every != (last - 10) // log_every:
                 logging.info(
-                    "%.3f perplexity: %.3f speed: %.0f wps", stop / epoch_size, perplexity, wps
+                    "%.3f perplexity: %.3f speed: %.0f wps", last / epoch_size, perplexity, wps
                 )
     wps = iters * batches.batch_size / (time.time() - start_time)
     return float(np.exp(costs / iters)), wps
 
 
-def evaluate_stream(eval_steps, model: PTBModel, ids, window: int = TEST_WINDOW) -> float:
-    """The tutorial's test protocol: batch_size 1, state carried over the whole stream.
+def _calls(window_lengths: list[int], windows_per_call: int):
+    """Splits windows into calls of at most windows_per_call windows of one length.
 
-    Every word but the first is predicted once, from all the words before it, as with
-    the tutorial's one-word steps; the stream is fed `window` words per call.
+    Yields:
+      (first, last, num_steps): windows first .. last - 1, all num_steps long.
+    """
+    first = 0
+    while first < len(window_lengths):
+        num_steps = window_lengths[first]
+        last = first + 1
+        while (
+            last < len(window_lengths)
+            and last - first < windows_per_call
+            and window_lengths[last] == num_steps
+        ):
+            last += 1
+        yield first, last, num_steps
+        first = last
+
+
+def evaluate_stream(
+    eval_steps, model: PTBModel, ids, window: int = TEST_WINDOW, reset_every: int | None = None
+) -> float:
+    """Perplexity of one stream at batch_size 1, every word but the first predicted once.
+
+    With reset_every None this is the tutorial's test protocol: the state is carried
+    over the whole stream, so each word is predicted from all the words before it, as
+    with the tutorial's one-word steps; the stream is fed `window` words per call.
+    With reset_every k the state restarts from zeros every k words (how a model trained
+    without carried state is used).
 
     Args:
-      eval_steps: from `make_eval_steps`.
+      eval_steps: from `make_eval_steps` with carry_state true.
       model: the model (for its zero state).
       ids: 1-D int ids.
-      window: words per call; the last call takes what is left.
+      window: words per call when the state is carried.
+      reset_every: restart the state from zeros every this many words.
 
     Returns:
       Perplexity over the len(ids) - 1 predictions.
     """
-    ids = np.asarray(ids, dtype=np.int32)[np.newaxis, :]  # (1, len)
-    num_predictions = ids.shape[1] - 1
-    state = model.zero_state(1)
+    ids = np.asarray(ids, dtype=np.int32)
+    inputs, targets = ids[:-1], ids[1:]
+    num_predictions = len(inputs)
     costs = 0.0
-    for start in range(0, num_predictions, window):
-        stop = min(start + window, num_predictions)
-        xs = ids[np.newaxis, :, start:stop]  # (1, 1, num_steps)
-        ys = ids[np.newaxis, :, start + 1 : stop + 1]
-        losses, state = eval_steps(xs, ys, state)
-        costs += float(losses[0])
+    if reset_every is None:
+        state = model.zero_state(1)
+        for start in range(0, num_predictions, window):
+            stop = min(start + window, num_predictions)
+            xs = inputs[np.newaxis, np.newaxis, start:stop]  # (1, 1, words in this call)
+            ys = targets[np.newaxis, np.newaxis, start:stop]
+            losses, state = eval_steps(xs, ys, state)
+            costs += float(losses[0])
+        return float(np.exp(costs / num_predictions))
+    # Windows that each start from zeros are independent: evaluate them as the rows of
+    # a batch, up to TEST_WINDOW words per call, and the short tail as a batch of one.
+    k = reset_every
+    num_full = num_predictions // k
+    x_rows = inputs[: num_full * k].reshape(num_full, k)
+    y_rows = targets[: num_full * k].reshape(num_full, k)
+    tail = slice(num_full * k, num_predictions)
+    rows_per_call = max(TEST_WINDOW // k, 1)
+    chunks = [
+        (x_rows[i : i + rows_per_call], y_rows[i : i + rows_per_call])
+        for i in range(0, num_full, rows_per_call)
+    ]
+    if tail.start < tail.stop:
+        chunks.append((inputs[np.newaxis, tail], targets[np.newaxis, tail]))
+    for x, y in chunks:
+        losses, _ = eval_steps(x[np.newaxis], y[np.newaxis], model.zero_state(len(x)))
+        costs += float(losses[0]) * len(x)  # the loss is a mean over the rows
     return float(np.exp(costs / num_predictions))
 
 
@@ -220,43 +282,78 @@ def machine_description() -> dict:
     }
 
 
-def train_and_evaluate(config: Config, corpus: reader.Corpus, workdir: str, seed: int = 0) -> dict:
+def train_and_evaluate(
+    config: Config,
+    corpus: reader.Corpus,
+    workdir: str,
+    seed: int = 0,
+    truncation: Truncation = TBPTT,
+) -> dict:
     """Trains with the tutorial's recipe, evaluates, and writes workdir/results.json.
 
     Each epoch: train perplexity, then validation perplexity in the training layout
-    with the state carried. At the end: test perplexity at batch_size 1 with the state
-    carried through the whole test set.
+    (batch_size rows, windows of the final truncation length) with the state handled as
+    in training. At the end, valid and test perplexity at batch_size 1 under two
+    protocols: "carried" (the tutorial's: the state carried through the whole split)
+    and "trained_state" (the state handled as in training: carried, or reset every
+    num_steps words).
+
+    Args:
+      config: hyperparameters.
+      corpus: the three splits.
+      workdir: where results.json and TensorBoard summaries go.
+      seed: for the initial weights and dropout.
+      truncation: window lengths and state carry; the default is the tutorial's.
 
     Returns:
       The results dict written to results.json.
     """
     check_vocabulary(config, corpus)
+    eval_num_steps = truncation.final_num_steps(config.num_steps)
     train_batches = reader.ptb_producer(corpus.train, config.batch_size, config.num_steps)
-    valid_batches = reader.ptb_producer(corpus.valid, config.batch_size, config.num_steps)
+    valid_batches = reader.ptb_producer(corpus.valid, config.batch_size, eval_num_steps)
     os.makedirs(workdir, exist_ok=True)
     keras.utils.set_random_seed(seed)
 
     model = PTBModel(config).build_for(config.batch_size)
     optimizer = make_optimizer(config)
-    train_steps = make_train_steps(model, optimizer)
-    eval_steps = make_eval_steps(model)
+    train_steps = make_train_steps(model, optimizer, truncation.carry_state)
+    # Validation in the training layout handles the state as training does; the
+    # batch_size-1 stream protocols carry it (or reset it explicitly).
+    valid_steps = make_eval_steps(model, truncation.carry_state)
+    stream_steps = make_eval_steps(model)
     summaries = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
 
     results = {
-        "config": vars(config).copy(),
+        "config": dataclasses.asdict(config),
+        "truncation": dataclasses.asdict(truncation),
         "learning_rate": [],
         "train_perplexity": [],
         "valid_perplexity": [],
         "train_words_per_second": [],
+        "train_words": [],  # words trained on so far, at the end of each epoch
+        "elapsed_seconds": [],  # wall time so far, at the end of each epoch
         "machine": machine_description(),
     }
     start_time = time.time()
+    words = 0
     for epoch in range(config.max_max_epoch):
         learning_rate = config.learning_rate_at(epoch)
         optimizer.learning_rate.assign(learning_rate)
-        logging.info("Epoch: %d Learning rate: %.3f", epoch + 1, learning_rate)
-        train_perplexity, wps = run_epoch(train_steps, model, train_batches, verbose=True)
-        valid_perplexity, _ = run_epoch(eval_steps, model, valid_batches)
+        window_lengths = truncation.window_lengths(
+            epoch, config.max_max_epoch, train_batches.batch_len, config.num_steps
+        )
+        logging.info(
+            "Epoch: %d Learning rate: %.3f num_steps: %s",
+            epoch + 1,
+            learning_rate,
+            ",".join(str(k) for k in sorted(set(window_lengths))),
+        )
+        train_perplexity, wps = run_epoch(
+            train_steps, model, train_batches, window_lengths, verbose=True
+        )
+        valid_perplexity, _ = run_epoch(valid_steps, model, valid_batches)
+        words += sum(window_lengths) * config.batch_size
         logging.info(
             "Epoch: %d Train Perplexity: %.3f Valid Perplexity: %.3f (%.0f wps)",
             epoch + 1,
@@ -268,13 +365,26 @@ def train_and_evaluate(config: Config, corpus: reader.Corpus, workdir: str, seed
         results["train_perplexity"].append(train_perplexity)
         results["valid_perplexity"].append(valid_perplexity)
         results["train_words_per_second"].append(wps)
-        with summaries.as_default(step=epoch + 1):
+        results["train_words"].append(words)
+        results["elapsed_seconds"].append(time.time() - start_time)
+        with summaries.as_default(step=words):
             tf.summary.scalar("learning_rate", learning_rate)
             tf.summary.scalar("train_perplexity", train_perplexity)
             tf.summary.scalar("valid_perplexity", valid_perplexity)
             tf.summary.scalar("train_words_per_second", wps)
 
-    results["test_perplexity"] = evaluate_stream(eval_steps, model, corpus.test)
+    reset_every = None if truncation.carry_state else eval_num_steps
+    results["eval"] = {"carried": {}, "trained_state": {}}
+    for split in ("valid", "test"):
+        ids = getattr(corpus, split)
+        carried = evaluate_stream(stream_steps, model, ids)
+        results["eval"]["carried"][split] = carried
+        results["eval"]["trained_state"][split] = (
+            carried
+            if reset_every is None
+            else evaluate_stream(stream_steps, model, ids, reset_every=reset_every)
+        )
+    results["test_perplexity"] = results["eval"]["carried"]["test"]
     logging.info("Test Perplexity: %.3f", results["test_perplexity"])
     results["words_per_second"] = float(np.mean(results["train_words_per_second"]))
     results["wall_seconds"] = time.time() - start_time

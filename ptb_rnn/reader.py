@@ -184,9 +184,12 @@ class Batches:
 
     def window(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Window i: x = data[:, i*T:(i+1)*T], y = the same shifted by one."""
-        start = i * self.num_steps
-        x = self.data[:, start : start + self.num_steps]
-        y = self.data[:, start + 1 : start + self.num_steps + 1]
+        return self.window_at(i * self.num_steps, self.num_steps)
+
+    def window_at(self, start: int, num_steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """The window of num_steps columns from column start (for varying lengths)."""
+        x = self.data[:, start : start + num_steps]
+        y = self.data[:, start + 1 : start + num_steps + 1]
         return x, y
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -16,7 +16,8 @@ def main(argv):
     del argv
     config = cli.config_from_flags()
     corpus = cli.corpus_from_flags()
-    loop.train_and_evaluate(config, corpus, FLAGS.workdir, seed=FLAGS.seed)
+    truncation = cli.truncation_from_flags()
+    loop.train_and_evaluate(config, corpus, FLAGS.workdir, seed=FLAGS.seed, truncation=truncation)
 
 
 def run():

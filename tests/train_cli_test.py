@@ -5,9 +5,8 @@ import os
 import subprocess
 import sys
 
-from absl.testing import absltest
-
 import helpers
+from absl.testing import absltest
 
 
 def run_train(*flags):
