@@ -16,6 +16,8 @@ The training modes compared in `ptb_rnn.experiments`:
 | stateless_one_step | 1       | no    | sees only the current word: a bigram model     |
 | one_step_carry     | 1       | yes   | forward 1 step, backprop 1 step, update, carry |
 | windows_reset      | config  | no    | windows of k words, each from a zero state     |
+| tbptt_k5           | 5       | yes   | the tutorial with shorter windows              |
+| tbptt_k35          | 35      | yes   | the tutorial with longer windows               |
 | curriculum         | 1 .. 20 | yes   | k grows during training (`ramp:1,2,5,10,20`)   |
 
 A truncation schedule is either per epoch, `"1,2,5,10,20"` (epoch e trains with the
@@ -115,6 +117,8 @@ MODES = {
     "stateless_one_step": ({"num_steps": 1}, Truncation(carry_state=False)),
     "one_step_carry": ({"num_steps": 1}, Truncation()),
     "windows_reset": ({}, Truncation(carry_state=False)),
+    "tbptt_k5": ({"num_steps": 5}, TBPTT),
+    "tbptt_k35": ({"num_steps": 35}, TBPTT),
     "curriculum": ({}, Truncation(schedule=(1, 2, 5, 10, 20), ramp=True)),
 }
 
