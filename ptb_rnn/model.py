@@ -9,6 +9,7 @@ window to the next, cut its gradient, or reset it to zeros.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from ptb_rnn.config import Config
@@ -78,6 +79,18 @@ class PTBModel(keras.Model):
             outputs = dropout(outputs, training=training)
             final_state.append((h, c))
         return self.softmax(outputs), tuple(final_state)  # (B, T, V)
+
+    def forward_flops_per_word(self) -> int:
+        """FLOPs of the forward pass per word: 2 per weight of every matrix it meets.
+
+        The embedding is a lookup (no arithmetic); biases, gate activations and the
+        softmax normalisation are left out. Backward costs about twice as much (gradients
+        for the inputs and for the weights), so training costs about 3x this.
+        """
+        matrices = [self.softmax.kernel]
+        for layer in self.lstm_layers:
+            matrices += [layer.cell.kernel, layer.cell.recurrent_kernel]
+        return sum(2 * int(np.prod(matrix.shape)) for matrix in matrices)
 
     def build_for(self, batch_size: int = 1) -> "PTBModel":
         """Creates the weights by running one step on zeros."""

@@ -169,16 +169,10 @@ def model_shapes(config: Config) -> dict:
             "holds": "H values per word",
         },
     ]
-    # A multiply-add per weight of every matrix a word goes through, 2 FLOPs each.
-    # The embedding is a lookup (no arithmetic); biases and gate activations are left out.
-    forward_flops = 2 * int(np.prod(model.softmax.kernel.shape))
     outputs = embeddings
     for layer, (h, c), (final_h, final_c) in zip(model.lstm_layers, state, final_state):
         outputs, _, _ = layer(outputs, initial_state=[h, c])
         parameters[layer.name] = layer.count_params()
-        forward_flops += 2 * int(
-            np.prod(layer.cell.kernel.shape) + np.prod(layer.cell.recurrent_kernel.shape)
-        )
         tensors += [
             {
                 "name": f"{layer.name} outputs",
@@ -221,11 +215,11 @@ def model_shapes(config: Config) -> dict:
         tensor.setdefault("parameters", None)
         tensor.setdefault("holds", "")
     parameters["total"] = model.count_params()
+    forward_flops = model.forward_flops_per_word()
     return {
         "config": dataclasses.asdict(config),
         "tensors": tensors,
         "parameters": parameters,
-        # Backward costs about twice the forward pass (gradients for inputs and weights).
         "flops_per_word": {"forward": forward_flops, "forward_backward": 3 * forward_flops},
     }
 

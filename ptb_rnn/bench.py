@@ -1,0 +1,168 @@
+"""Measures training and evaluation speed, and how close training gets to the CPU's peak.
+
+    python -m ptb_rnn.bench [--config=small] [--configs=small,medium] [--json=PATH]
+    make bench
+
+For each config: training words/s in steady state (after compiling, the median of
+--repeats timings of --calls calls each), validation words/s (training layout, state
+carried), the test protocol (batch_size 1, state carried, over --test_words words) in
+seconds and words/s, and the process's peak memory. The arithmetic the model does per
+training word (`PTBModel.forward_flops_per_word`, x3 for forward + backward) divided by
+the time per word gives the achieved GFLOP/s, compared with the rate of a large float32
+matmul through TensorFlow measured in the same run, so the ratio holds on any machine.
+
+The ids are random: speed does not depend on which words are read.
+"""
+
+import os
+import platform
+import resource
+import statistics
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import flags
+
+from ptb_rnn import cli, loop
+from ptb_rnn.config import get_config
+from ptb_rnn.model import PTBModel
+
+flags.DEFINE_list("configs", None, "Configs to measure (default: --config).")
+flags.DEFINE_integer("calls", 5, "Compiled calls per timing (each WINDOWS_PER_CALL windows).")
+flags.DEFINE_integer("repeats", 3, "Timings per measurement; the median is reported.")
+flags.DEFINE_integer("test_words", 82430, "Words of the batch_size-1 test stream (PTB's).")
+flags.DEFINE_string("json", None, "Also write the numbers to this JSON file.")
+FLAGS = flags.FLAGS
+
+MATMUL_SIZE = 4096
+
+
+def median_seconds(fn, repeats: int) -> float:
+    """The median wall time of fn() over repeats calls."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_gflops(repeats: int, size: int = MATMUL_SIZE) -> float:
+    """GFLOP/s of a [size, size] x [size, size] float32 matmul through TensorFlow."""
+    a = tf.random.uniform([size, size])
+    b = tf.random.uniform([size, size])
+    matmul = tf.function(lambda a, b: tf.matmul(a, b))
+    matmul(a, b).numpy()  # compile and warm up
+    seconds = median_seconds(lambda: matmul(a, b).numpy(), max(repeats, 5))
+    return 2 * size**3 / seconds / 1e9
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_config(name: str, overrides: dict, calls: int, repeats: int, test_words: int) -> dict:
+    """Training, validation and test-protocol speed of one config."""
+    config = get_config(name, **overrides)
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    model = PTBModel(config).build_for(config.batch_size)
+    train_steps = loop.make_train_steps(model, loop.make_optimizer(config))
+    eval_steps = loop.make_eval_steps(model)
+    shape = (loop.WINDOWS_PER_CALL, config.batch_size, config.num_steps)
+    xs = rng.integers(0, config.vocab_size, shape).astype(np.int32)
+    ys = rng.integers(0, config.vocab_size, shape).astype(np.int32)
+    words_per_call = xs.size
+
+    def timed(steps_fn):
+        state = model.zero_state(config.batch_size)
+        losses, state = steps_fn(xs, ys, state)  # compile
+        float(losses[0])
+
+        def run():
+            nonlocal state
+            for _ in range(calls):
+                losses, state = steps_fn(xs, ys, state)
+            float(losses[0])
+
+        return calls * words_per_call / median_seconds(run, repeats)
+
+    train_wps = timed(train_steps)
+    valid_wps = timed(eval_steps)
+    test_ids = rng.integers(0, config.vocab_size, test_words).astype(np.int32)
+    loop.evaluate_stream(eval_steps, model, test_ids[: 2 * loop.TEST_WINDOW + 7])  # compile
+    test_seconds = median_seconds(
+        lambda: loop.evaluate_stream(eval_steps, model, test_ids), max(1, repeats // 2)
+    )
+    train_flops = 3 * model.forward_flops_per_word()
+    return {
+        "config": name,
+        "overrides": overrides,
+        "train_words_per_second": train_wps,
+        "valid_words_per_second": valid_wps,
+        "test_seconds": test_seconds,
+        "test_words_per_second": (test_words - 1) / test_seconds,
+        "train_flops_per_word": train_flops,
+        "train_gflops": train_wps * train_flops / 1e9,
+        "peak_rss_mib": peak_rss_mib(),
+    }
+
+
+def machine() -> dict:
+    """CPU model and cores, and library versions."""
+    cpu = platform.processor() or platform.machine()
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+def format_table(report: dict) -> str:
+    """The report as a plain-text table."""
+    peak = report["matmul_gflops"]
+    lines = [
+        f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
+        f"TF {report['machine']['tensorflow']}, Keras {report['machine']['keras']}",
+        f"float32 matmul {MATMUL_SIZE}x{MATMUL_SIZE}: {peak:.1f} GFLOP/s",
+        "",
+        f"{'config':<8} {'train w/s':>10} {'valid w/s':>10} {'test s':>7} {'test w/s':>9} "
+        f"{'MFLOP/word':>11} {'GFLOP/s':>8} {'of matmul':>10} {'RSS MiB':>8}",
+    ]
+    for row in report["configs"]:
+        lines.append(
+            f"{row['config']:<8} {row['train_words_per_second']:>10.0f} "
+            f"{row['valid_words_per_second']:>10.0f} {row['test_seconds']:>7.1f} "
+            f"{row['test_words_per_second']:>9.0f} {row['train_flops_per_word'] / 1e6:>11.1f} "
+            f"{row['train_gflops']:>8.1f} {row['train_gflops'] / peak:>10.1%} "
+            f"{row['peak_rss_mib']:>8.0f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv):
+    del argv
+    names = FLAGS.configs or [FLAGS.config]
+    for name in names:
+        get_config(name)  # an unknown name fails before any measuring
+    # Field flags (e.g. --hidden_size) apply to every config measured.
+    overrides = {k: v for k, v in vars(cli.config_from_flags()).items() if FLAGS[k].present}
+    report = {"machine": machine(), "matmul_gflops": matmul_gflops(FLAGS.repeats), "configs": []}
+    for name in names:
+        row = bench_config(name, overrides, FLAGS.calls, FLAGS.repeats, FLAGS.test_words)
+        report["configs"].append(row)
+    print(format_table(report))
+    if FLAGS.json:
+        loop.write_json_atomic(FLAGS.json, report)
+
+
+if __name__ == "__main__":
+    cli.run(main)
