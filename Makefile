@@ -21,7 +21,10 @@ NUM_STEPS ?= 5
 WINDOWS ?= 2
 PNG ?= docs/shapes.png
 
-.PHONY: install data train test lint format shapes
+# make bench
+BENCH_CONFIGS ?= small
+
+.PHONY: install data train test lint format shapes experiments bench
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -51,3 +54,9 @@ format: install
 shapes: install
 	$(PYTHON) -m ptb_rnn.shapes --config=$(CONFIG) $(DATA_FLAGS) --batch_size=$(BATCH_SIZE) \
 		--num_steps=$(NUM_STEPS) --windows=$(WINDOWS) --png=$(PNG) $(FLAGS)
+
+experiments: install
+	$(PYTHON) -m ptb_rnn.experiments --config=$(CONFIG) $(DATA_FLAGS) --output_dir=results $(FLAGS)
+
+bench: install
+	$(PYTHON) -m ptb_rnn.bench --configs=$(BENCH_CONFIGS) --json=results/bench.json $(FLAGS)
