@@ -3,15 +3,22 @@
 Every tool reads the same config and data flags, defined here once:
 `--config` picks a preset and `--<field>` overrides any field of it; `--ptb_dir`,
 `--data_path` and `--data_dir` choose where the corpus comes from.
+
+A bad input (a flag, the data, the work directory) ends the program with one line on
+stderr, `error: <what was wrong and what to do>`, and exit code 2. This module and
+what it imports (reader, config, truncation, data) do not import TensorFlow, which
+writes start-up lines to stderr when imported; a tool that checks its inputs before
+importing it (see train.py) ends a bad input with exactly that one line.
 """
 
 import dataclasses
 import os
 import sys
+from typing import NoReturn
 
-from absl import app, flags
+from absl import app, flags, logging
 
-from ptb_rnn import reader, truncation
+from ptb_rnn import data, reader, truncation
 from ptb_rnn.config import CONFIGS, Config, ConfigError, get_config
 
 FLAGS = flags.FLAGS
@@ -84,20 +91,74 @@ def corpus_from_flags() -> reader.Corpus:
     if FLAGS.data_path is not None and FLAGS.ptb_dir is not None:
         raise reader.DataError("pass either --data_path or --ptb_dir, not both.")
     if FLAGS.data_path is not None:
-        return reader.load_corpus(FLAGS.data_path)
-    # Imported here: TFDS is slow to import and --data_path does not need it.
-    import tensorflow_datasets as tfds
+        corpus = reader.load_corpus(FLAGS.data_path)
+    else:
+        corpus = data.load_ptb(FLAGS.data_dir, FLAGS.ptb_dir, progress_bar=False)
+    for split, count in corpus.unknown_counts.items():
+        if count:
+            logging.warning(
+                "the %s split has %d word%s outside the training vocabulary, read as %s "
+                "(the tutorial drops them).",
+                split,
+                count,
+                "" if count == 1 else "s",
+                reader.UNK,
+            )
+    return corpus
 
-    from ptb_rnn import data
 
-    tfds.disable_progress_bar()
-    return data.load_ptb(FLAGS.data_dir, FLAGS.ptb_dir)
+def check_corpus(config: Config, trunc: truncation.Truncation, corpus: reader.Corpus) -> None:
+    """The checks `loop.train_and_evaluate` starts with, for a tool to make early.
+
+    Raises:
+      reader.DataError: the vocabulary is larger than vocab_size, or the training or
+        validation split cannot fill one window.
+    """
+    reader.check_vocabulary(corpus, config.vocab_size)
+    reader.ptb_producer(corpus.train, config.batch_size, config.num_steps)
+    valid_num_steps = trunc.final_num_steps(config.num_steps)
+    reader.ptb_producer(corpus.valid, config.batch_size, valid_num_steps)
 
 
-def fail(message: str) -> None:
-    """Ends the program with one line on stderr and exit code 2."""
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
+def check_workdir(workdir: str) -> None:
+    """Refuses a work directory that cannot be created or written, without creating it.
+
+    Raises:
+      ConfigError: workdir, or the nearest existing directory above it, is a file or is
+        not writable.
+    """
+    path = os.path.abspath(workdir)
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(
+            f"cannot use --workdir={workdir}: {existing} is a file, not a directory; "
+            "choose another --workdir."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"cannot use --workdir={workdir}: {existing} is not writable; choose another --workdir."
+        )
+
+
+def exit_with(message: str, exit_code: int) -> NoReturn:
+    """Ends the program with one line on stderr."""
+    print(message, file=sys.stderr)
+    sys.exit(exit_code)
+
+
+def fail(message: str, exit_code: int = 2) -> NoReturn:
+    """Ends the program with `error: <message>` on stderr, by default with exit code 2."""
+    exit_with(f"error: {message}", exit_code)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """Parses the flags; a bad flag ends in one line and exit code 2 (absl: two, and 1)."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        fail(f"{e}; see --helpfull for the flags.")
 
 
 def run(main) -> None:
@@ -111,5 +172,7 @@ def run(main) -> None:
             main(argv)
         except (reader.DataError, ConfigError) as e:
             fail(str(e))
+        except KeyboardInterrupt:
+            exit_with("interrupted.", 130)
 
-    app.run(guarded_main)
+    app.run(guarded_main, flags_parser=parse_flags)

@@ -16,12 +16,10 @@ give identical ids.
 import hashlib
 import os
 
-import tensorflow_datasets as tfds
-
 from ptb_rnn import reader
-from ptb_rnn.datasets.ptb import ptb_dataset_builder
 
-CHECKSUMS_PATH = os.path.join(os.path.dirname(ptb_dataset_builder.__file__), "checksums.tsv")
+# The TFDS builder's checksums; read without importing TFDS (see `load_ptb`).
+CHECKSUMS_PATH = os.path.join(os.path.dirname(__file__), "datasets", "ptb", "checksums.tsv")
 TFDS_SPLITS = {"train": "train", "valid": "validation", "test": "test"}
 
 
@@ -42,13 +40,15 @@ def verify_ptb_dir(ptb_dir: str) -> None:
       reader.DataError: a file is missing or differs from the original.
     """
     checksums = expected_checksums()
+    needs = (
+        "--ptb_dir needs the original ptb.train.txt, ptb.valid.txt and ptb.test.txt (the "
+        f"data/ folder of {reader.PTB_ARCHIVE}), or leave it out to download them."
+    )
+    if not os.path.isdir(ptb_dir):
+        raise reader.DataError(f"{ptb_dir} is not a directory; {needs}")
     missing = [name for name in checksums if not os.path.isfile(os.path.join(ptb_dir, name))]
     if missing:
-        raise reader.DataError(
-            f"{ptb_dir} lacks {', '.join(missing)}; --ptb_dir needs the original "
-            "ptb.train.txt, ptb.valid.txt and ptb.test.txt (the data/ folder of "
-            "simple-examples.tgz), or leave it out to download them."
-        )
+        raise reader.DataError(f"{ptb_dir} lacks {', '.join(missing)}; {needs}")
     for name, (size, sha256) in checksums.items():
         path = os.path.join(ptb_dir, name)
         with open(path, "rb") as f:
@@ -62,16 +62,26 @@ def verify_ptb_dir(ptb_dir: str) -> None:
             )
 
 
-def load_ptb(data_dir: str, ptb_dir: str | None = None) -> reader.Corpus:
+def load_ptb(data_dir: str, ptb_dir: str | None = None, progress_bar: bool = True) -> reader.Corpus:
     """PTB through the TFDS builder, prepared under data_dir.
 
     Args:
       data_dir: where TFDS keeps the prepared dataset and its downloads.
       ptb_dir: a directory with the original files; None downloads them.
+      progress_bar: show TFDS's download and preparation bars.
     """
-    download_config = None
     if ptb_dir is not None:
         verify_ptb_dir(ptb_dir)
+    # Imported only now, after the checks: TFDS imports TensorFlow, which writes
+    # start-up lines to stderr, and a bad --ptb_dir should end in one line.
+    import tensorflow_datasets as tfds
+
+    from ptb_rnn.datasets.ptb import ptb_dataset_builder
+
+    if not progress_bar:
+        tfds.disable_progress_bar()
+    download_config = None
+    if ptb_dir is not None:
         download_config = tfds.download.DownloadConfig(manual_dir=ptb_dir)
     builder = ptb_dataset_builder.Builder(data_dir=data_dir)
     builder.download_and_prepare(download_config=download_config)

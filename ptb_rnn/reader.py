@@ -32,6 +32,8 @@ import numpy as np
 EOS = "<eos>"
 UNK = "<unk>"
 SPLITS = ("train", "valid", "test")
+# Where the tutorial's files come from (its data/ folder holds ptb.*.txt).
+PTB_ARCHIVE = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
 
 
 def split_filename(split: str) -> str:
@@ -136,18 +138,30 @@ def corpus_from_words(split_words: dict[str, list[str]]) -> Corpus:
     return Corpus(**ids, word_to_id=word_to_id, unknown_counts=unknown_counts)
 
 
+def check_vocabulary(corpus: Corpus, vocab_size: int) -> None:
+    """Refuses a corpus whose vocabulary does not fit a softmax over vocab_size words."""
+    if corpus.vocabulary_size > vocab_size:
+        raise DataError(
+            f"the training split has {corpus.vocabulary_size} distinct words but "
+            f"vocab_size is {vocab_size}; pass --vocab_size={corpus.vocabulary_size}."
+        )
+
+
 def load_corpus(data_path: str) -> Corpus:
     """Reads `ptb.{train,valid,test}.txt` from a directory (no checksum)."""
+    needs = (
+        "a corpus directory needs ptb.train.txt, ptb.valid.txt and ptb.test.txt (for PTB: "
+        f"the data/ folder of {PTB_ARCHIVE})."
+    )
+    if not os.path.isdir(data_path):
+        raise DataError(f"{data_path} is not a directory; {needs}")
     missing = [
         split_filename(s)
         for s in SPLITS
         if not os.path.isfile(os.path.join(data_path, split_filename(s)))
     ]
     if missing:
-        raise DataError(
-            f"{data_path} lacks {', '.join(missing)}; a corpus directory needs "
-            "ptb.train.txt, ptb.valid.txt and ptb.test.txt."
-        )
+        raise DataError(f"{data_path} lacks {', '.join(missing)}; {needs}")
     return corpus_from_words(
         {s: read_words(os.path.join(data_path, split_filename(s))) for s in SPLITS}
     )

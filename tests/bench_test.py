@@ -3,9 +3,9 @@ import os
 import subprocess
 import sys
 
+import helpers
 from absl.testing import absltest
 
-import helpers
 from ptb_rnn.config import get_config
 from ptb_rnn.model import PTBModel
 

@@ -2,9 +2,9 @@ import os
 import subprocess
 import sys
 
+import helpers
 from absl.testing import absltest
 
-import helpers
 from ptb_rnn import experiments
 
 

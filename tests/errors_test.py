@@ -1,0 +1,248 @@
+"""Every bad input ends in one line on stderr, exit code 2, and an untouched work directory.
+
+The training command checks its flags, data and work directory before importing
+TensorFlow (which writes start-up lines to stderr), so stderr is exactly one line.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+import helpers
+from absl.testing import absltest, parameterized
+
+from ptb_rnn import data, reader
+
+# 10 words (a..h, <unk>, <eos>) and 50 ids in train; 12 ids in valid and test.
+TRAIN = "a b c d e f g h <unk>\n" * 5
+VALID = "a b c\n" * 3
+GOOD = ["--config=test", "--vocab_size=10", "--batch_size=2"]
+NEEDS = (
+    "a corpus directory needs ptb.train.txt, ptb.valid.txt and ptb.test.txt (for PTB: the "
+    f"data/ folder of {reader.PTB_ARCHIVE})."
+)
+
+
+def run_train(*flags):
+    return subprocess.run(
+        [sys.executable, "-m", "ptb_rnn.train", *flags],
+        capture_output=True,
+        text=True,
+        cwd=helpers.ROOT,
+        timeout=300,
+    )
+
+
+class BadInputTest(parameterized.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.create_tempdir().full_path
+        self.workdir = os.path.join(self.tmp, "run")
+        self.corpus = helpers.write_corpus(os.path.join(self.tmp, "corpus"), TRAIN, VALID, VALID)
+
+    def assert_one_line_and_exit_2(self, flags, expected):
+        result = run_train(*flags)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stderr, f"error: {expected}\n")
+        self.assertFalse(os.path.exists(self.workdir))
+
+    def corpus_with(self, **texts):
+        """A copy of the good corpus with some splits replaced (str or bytes, None: none)."""
+        directory = os.path.join(self.tmp, "bad_corpus")
+        shutil.copytree(self.corpus, directory)
+        for split, text in texts.items():
+            path = os.path.join(directory, reader.split_filename(split))
+            os.remove(path)
+            if text is not None:
+                with open(path, "wb") as f:
+                    f.write(text if isinstance(text, bytes) else text.encode())
+        return directory
+
+    @parameterized.named_parameters(
+        (
+            "unknown_config",
+            ["--config=huge"],
+            "unknown config 'huge'; choose one of small, medium, large, test.",
+        ),
+        (
+            "zero_num_steps",
+            ["--num_steps=0"],
+            "num_steps must be positive, got 0; pass --num_steps with a value above 0.",
+        ),
+        (
+            "zero_epochs",
+            ["--max_max_epoch=0"],
+            "max_max_epoch must be positive, got 0; pass --max_max_epoch with a value above 0.",
+        ),
+        (
+            "negative_hidden_size",
+            ["--hidden_size=-3"],
+            "hidden_size must be positive, got -3; pass --hidden_size with a value above 0.",
+        ),
+        (
+            "zero_keep_prob",
+            ["--keep_prob=0"],
+            "keep_prob must be in (0, 1], got 0.0; "
+            "pass e.g. --keep_prob=0.5 (1.0 turns dropout off).",
+        ),
+        (
+            "keep_prob_above_1",
+            ["--keep_prob=1.5"],
+            "keep_prob must be in (0, 1], got 1.5; "
+            "pass e.g. --keep_prob=0.5 (1.0 turns dropout off).",
+        ),
+        (
+            "empty_epoch",
+            ["--batch_size=30"],
+            "epoch_size == 0: 50 ids cannot fill one window of batch_size 30 x num_steps 2; "
+            "decrease batch_size or num_steps.",
+        ),
+        (
+            "vocabulary_too_large",
+            ["--vocab_size=5"],
+            "the training split has 10 distinct words but vocab_size is 5; pass --vocab_size=10.",
+        ),
+        (
+            "not_a_number",
+            ["--num_steps=abc"],
+            "flag --num_steps=abc: invalid literal for int() with base 10: 'abc'; "
+            "see --helpfull for the flags.",
+        ),
+        (
+            "unknown_flag",
+            ["--num_step=3"],
+            "Unknown command line flag 'num_step'. Did you mean: num_steps ?; "
+            "see --helpfull for the flags.",
+        ),
+        (
+            "zero_checkpoint_every_steps",
+            ["--checkpoint_every_steps=0"],
+            "flag --checkpoint_every_steps=0: 0 is not a positive integer; "
+            "see --helpfull for the flags.",
+        ),
+        ("positional_argument", ["small"], "unexpected arguments small; every option is a --flag."),
+    )
+    def test_bad_flag(self, flags, expected):
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--data_path={self.corpus}", f"--workdir={self.workdir}", *flags], expected
+        )
+
+    def test_missing_data_directory(self):
+        nowhere = os.path.join(self.tmp, "nowhere")
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--data_path={nowhere}", f"--workdir={self.workdir}"],
+            f"{nowhere} is not a directory; {NEEDS}",
+        )
+
+    def test_missing_split_file(self):
+        corpus = self.corpus_with(test=None)
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--data_path={corpus}", f"--workdir={self.workdir}"],
+            f"{corpus} lacks ptb.test.txt; {NEEDS}",
+        )
+
+    def test_empty_split(self):
+        corpus = self.corpus_with(valid="")
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--data_path={corpus}", f"--workdir={self.workdir}"],
+            "the valid split is empty; give it some text.",
+        )
+
+    def test_file_that_is_not_utf8(self):
+        corpus = self.corpus_with(train=b"a b c \xff d\n" + TRAIN.encode())
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--data_path={corpus}", f"--workdir={self.workdir}"],
+            f"{corpus}/ptb.train.txt is not UTF-8 text (bad byte at offset 6); convert it to "
+            "UTF-8.",
+        )
+
+    def test_unknown_word_without_unk_in_training(self):
+        corpus = self.corpus_with(train=TRAIN.replace("<unk>", "i"), test="a b zebra\n" * 3)
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--data_path={corpus}", f"--workdir={self.workdir}"],
+            "the word 'zebra' is not in the training vocabulary and the training split has no "
+            "<unk> token; add <unk> to the training text.",
+        )
+
+    def test_both_data_flags(self):
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--data_path={self.corpus}", f"--ptb_dir={self.corpus}"]
+            + [f"--workdir={self.workdir}"],
+            "pass either --data_path or --ptb_dir, not both.",
+        )
+
+    def test_missing_ptb_dir(self):
+        nowhere = os.path.join(self.tmp, "nowhere")
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--ptb_dir={nowhere}", f"--workdir={self.workdir}"],
+            f"{nowhere} is not a directory; --ptb_dir needs the original ptb.train.txt, "
+            f"ptb.valid.txt and ptb.test.txt (the data/ folder of {reader.PTB_ARCHIVE}), or "
+            "leave it out to download them.",
+        )
+
+    @unittest.skipUnless(helpers.HAVE_PTB, f"PTB not found in {helpers.PTB_DIR}")
+    def test_truncated_ptb_file(self):
+        ptb_copy = self.create_tempdir().full_path
+        for name in data.expected_checksums():
+            shutil.copy(os.path.join(helpers.PTB_DIR, name), ptb_copy)
+        with open(os.path.join(ptb_copy, "ptb.test.txt"), "r+b") as f:
+            f.truncate(1000)
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--ptb_dir={ptb_copy}", f"--workdir={self.workdir}"],
+            f"{ptb_copy}/ptb.test.txt is not the original PTB file (1000 bytes, expected 449945 "
+            "with SHA-256 dd65dff31e70...); it is truncated or modified, replace it with a fresh "
+            "copy, or use --data_path for your own text.",
+        )
+
+    def test_workdir_that_is_a_file(self):
+        path = os.path.join(self.tmp, "file")
+        with open(path, "w") as f:
+            f.write("not a directory\n")
+        for workdir in (path, os.path.join(path, "run")):
+            self.assert_one_line_and_exit_2(
+                [*GOOD, f"--data_path={self.corpus}", f"--workdir={workdir}"],
+                f"cannot use --workdir={workdir}: {path} is a file, not a directory; choose "
+                "another --workdir.",
+            )
+        with open(path) as f:
+            self.assertEqual(f.read(), "not a directory\n")
+
+    @unittest.skipIf(os.geteuid() == 0, "root may write into read-only directories")
+    def test_workdir_in_a_read_only_directory(self):
+        read_only = self.create_tempdir().full_path
+        os.chmod(read_only, 0o555)
+        self.addCleanup(os.chmod, read_only, 0o755)
+        workdir = os.path.join(read_only, "run")
+        self.assert_one_line_and_exit_2(
+            [*GOOD, f"--data_path={self.corpus}", f"--workdir={workdir}"],
+            f"cannot use --workdir={workdir}: {read_only} is not writable; choose another "
+            "--workdir.",
+        )
+        self.assertEqual(os.listdir(read_only), [])
+
+
+class UnknownWordsTest(absltest.TestCase):
+    def test_are_read_as_unk_and_counted(self):
+        corpus = helpers.write_corpus(
+            self.create_tempdir().full_path, TRAIN, "a b zebra\n", "a lion tiger\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "ptb_rnn.get_data", f"--data_path={corpus}"],
+            capture_output=True,
+            text=True,
+            cwd=helpers.ROOT,
+            timeout=300,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(
+            "the valid split has 1 word outside the training vocabulary, read as <unk> "
+            "(the tutorial drops them).",
+            result.stderr,
+        )
+        self.assertIn("the test split has 2 words outside", result.stderr)
+
+
+if __name__ == "__main__":
+    absltest.main()

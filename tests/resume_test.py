@@ -1,0 +1,268 @@
+"""Checkpoints, resuming, stop signals and the divergence guard, run as a user runs them.
+
+The runs use the test config (1 layer of 2 units) with dropout on a generated corpus:
+698 windows per epoch at batch_size 20, a checkpoint every 10 of them, and calls capped
+there, so checkpoint k of epoch 1 holds step 10 k.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import helpers
+import keras
+import numpy as np
+import tensorflow as tf
+from absl.testing import absltest
+
+from ptb_rnn import loop, reader
+from ptb_rnn.config import get_config
+from ptb_rnn.model import PTBModel
+
+WINDOWS_PER_EPOCH = 698
+FLAGS = [
+    "--config=test",
+    "--vocab_size=31",
+    "--keep_prob=0.5",  # dropout, so the random state must be restored too
+    "--max_max_epoch=2",
+    "--checkpoint_every_steps=10",
+    "--deterministic",
+]
+
+
+def train_command(corpus, workdir, *flags):
+    return [
+        sys.executable,
+        "-m",
+        "ptb_rnn.train",
+        f"--data_path={corpus}",
+        f"--workdir={workdir}",
+        *FLAGS,
+        *flags,
+    ]
+
+
+def run_train(*command):
+    return subprocess.run(command, capture_output=True, text=True, cwd=helpers.ROOT, timeout=300)
+
+
+def latest_checkpoint(workdir):
+    """The name of the latest checkpoint, e.g. "ckpt-3", or None."""
+    path = os.path.join(workdir, "checkpoints", "checkpoint")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return re.match(r'model_checkpoint_path: "(.*)"', f.readline()).group(1)
+
+
+def read_results(workdir):
+    with open(os.path.join(workdir, "results.json")) as f:
+        return json.load(f)
+
+
+def read_weights(workdir):
+    """The arrays in model.weights.h5, by name."""
+    weights = {}
+    with h5py.File(os.path.join(workdir, "model.weights.h5")) as f:
+        f.visititems(
+            lambda name, item: (
+                weights.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None
+            )
+        )
+    return weights
+
+
+class StopAndContinue(Exception):
+    pass
+
+
+class EpochStateTest(tf.test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.batches = reader.ptb_producer(np.arange(123) % 20, batch_size=3, num_steps=4)
+        self.assertEqual(self.batches.epoch_size, 10)
+
+    def train_model(self):
+        keras.utils.set_random_seed(1)
+        config = get_config("small", hidden_size=6, vocab_size=20, keep_prob=0.5)
+        model = PTBModel(config).build_for(3)
+        return model, loop.make_train_steps(model, loop.make_optimizer(config))
+
+    def test_calls_end_at_every_multiple_of_break_every(self):
+        model, _ = self.train_model()
+        steps = []
+        loop.run_epoch(
+            loop.make_eval_steps(model),
+            model,
+            self.batches,
+            windows_per_call=3,
+            break_every=5,
+            after_call=lambda epoch_state, losses: steps.append(epoch_state.step),
+        )
+        self.assertEqual(steps, [3, 5, 8, 10])
+
+    def test_epoch_continued_from_its_state_ends_as_an_uninterrupted_one(self):
+        model, train_steps = self.train_model()
+        uninterrupted = loop.run_epoch(train_steps, model, self.batches, windows_per_call=5)
+        expected_weights = [w.numpy() for w in model.weights]
+
+        def stop_at_step_5(epoch_state, losses):
+            if epoch_state.step == 5:
+                raise StopAndContinue
+
+        model, train_steps = self.train_model()
+        epoch_state = loop.EpochState(model.zero_state(3))
+        with self.assertRaises(StopAndContinue):
+            loop.run_epoch(
+                train_steps,
+                model,
+                self.batches,
+                windows_per_call=5,
+                epoch_state=epoch_state,
+                after_call=stop_at_step_5,
+            )
+        self.assertEqual((epoch_state.step, epoch_state.iters), (5, 20))
+        continued = loop.run_epoch(
+            train_steps, model, self.batches, windows_per_call=5, epoch_state=epoch_state
+        )
+        self.assertEqual(continued[0], uninterrupted[0])  # the perplexity
+        for actual, expected in zip(model.weights, expected_weights):
+            self.assertAllEqual(actual, expected)
+
+
+class ResumeTest(absltest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp()
+        cls.corpus = helpers.write_corpus(
+            os.path.join(cls.tmp, "corpus"),
+            helpers.random_sentences(4000, 30),
+            helpers.random_sentences(100, 30, 1),
+            helpers.random_sentences(100, 30, 2),
+        )
+        cls.uninterrupted = os.path.join(cls.tmp, "uninterrupted")
+        result = run_train(*train_command(cls.corpus, cls.uninterrupted))
+        assert result.returncode == 0, result.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+        super().tearDownClass()
+
+    def start_and_stop(self, workdir, signum):
+        """Starts training, sends signum once the third checkpoint is saved, waits for it."""
+        log_path = os.path.join(self.create_tempdir().full_path, "log")
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                train_command(self.corpus, workdir), stderr=log, cwd=helpers.ROOT
+            )
+            deadline = time.time() + 240
+            while latest_checkpoint(workdir) in (None, "ckpt-1", "ckpt-2"):
+                self.assertIsNone(process.poll(), "training ended before it could be stopped")
+                self.assertLess(time.time(), deadline)
+                time.sleep(0.01)
+            process.send_signal(signum)
+            process.wait(timeout=240)
+        with open(log_path) as f:
+            return process.returncode, f.read()
+
+    def assert_same_as_uninterrupted(self, workdir):
+        expected, actual = read_results(self.uninterrupted), read_results(workdir)
+        for key in ("train_perplexity", "valid_perplexity", "eval", "test_perplexity"):
+            self.assertEqual(actual[key], expected[key], key)
+        expected, actual = read_weights(self.uninterrupted), read_weights(workdir)
+        self.assertEqual(sorted(actual), sorted(expected))
+        for name in expected:
+            np.testing.assert_array_equal(actual[name], expected[name], name)
+
+    def test_killed_run_resumes_to_bitwise_the_same_results(self):
+        workdir = os.path.join(self.create_tempdir().full_path, "run")
+        returncode, _ = self.start_and_stop(workdir, signal.SIGKILL)
+        self.assertEqual(returncode, -signal.SIGKILL)
+        self.assertFalse(os.path.exists(os.path.join(workdir, "results.json")))
+
+        result = run_train(*train_command(self.corpus, workdir))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        resumed = re.search(r"Resuming from \S+/ckpt-\d+: epoch 1, step (\d+)\n", result.stderr)
+        self.assertIsNotNone(resumed, result.stderr)
+        self.assertBetween(int(resumed.group(1)), 30, WINDOWS_PER_EPOCH - 1)  # mid-epoch
+        self.assert_same_as_uninterrupted(workdir)
+
+    def test_sigterm_saves_a_checkpoint_and_says_how_to_resume(self):
+        workdir = os.path.join(self.create_tempdir().full_path, "run")
+        returncode, log = self.start_and_stop(workdir, signal.SIGTERM)
+        self.assertEqual(returncode, 128 + signal.SIGTERM)
+        stopped = re.fullmatch(
+            rf"SIGTERM: stopped at epoch 1, step (\d+) of {WINDOWS_PER_EPOCH}, checkpoint saved "
+            rf"in {workdir}/checkpoints; run the same command again to resume\.",
+            log.splitlines()[-1],
+        )
+        self.assertIsNotNone(stopped, log)
+        self.assertEqual(latest_checkpoint(workdir), f"ckpt-{int(stopped.group(1)) // 10}")
+        self.assertFalse(os.path.exists(os.path.join(workdir, "results.json")))
+
+    def test_workdir_of_a_different_config_is_refused(self):
+        results_before = read_results(self.uninterrupted)
+        result = run_train(*train_command(self.corpus, self.uninterrupted), "--hidden_size=3")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(
+            result.stderr.splitlines()[-1],
+            f"error: {self.uninterrupted} holds checkpoints of a different run (hidden_size 2 "
+            "there, 3 here); pass --restart to start over there, or choose another --workdir.",
+        )
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertEqual(read_results(self.uninterrupted), results_before)
+
+    def test_restart_starts_over(self):
+        workdir = os.path.join(self.create_tempdir().full_path, "run")
+        shutil.copytree(self.uninterrupted, workdir)
+        command = train_command(self.corpus, workdir, "--hidden_size=3", "--max_max_epoch=1")
+        result = run_train(*command, "--restart")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("Resuming", result.stderr)
+        results = read_results(workdir)
+        self.assertEqual(results["config"]["hidden_size"], 3)
+        self.assertLen(results["train_perplexity"], 1)
+        with open(os.path.join(workdir, "checkpoints", "run.json")) as f:
+            self.assertEqual(json.load(f)["config"]["hidden_size"], 3)
+
+
+class DivergenceTest(absltest.TestCase):
+    def test_stops_with_one_line_and_keeps_the_last_good_checkpoint(self):
+        tmp = self.create_tempdir().full_path
+        corpus = helpers.write_corpus(
+            os.path.join(tmp, "corpus"),
+            helpers.random_sentences(100, 30),
+            helpers.random_sentences(20, 30, 1),
+            helpers.random_sentences(20, 30, 2),
+        )
+        workdir = os.path.join(tmp, "run")
+        # The first window's loss is fine; the update after it, a million times too
+        # large, makes the second window's loss explode.
+        result = run_train(
+            *train_command(corpus, workdir, "--learning_rate=1e6", "--checkpoint_every_steps=1")
+        )
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertRegex(
+            result.stderr.splitlines()[-1],
+            r"^error: training diverged at epoch 1, step 2 \(learning rate 1e\+06\): the loss "
+            r"is \S+ nats over 2 steps; nothing after epoch 1, step 1 was saved\. Lower "
+            r"--learning_rate or --max_grad_norm and start over with --restart\.$",
+        )
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertEqual(latest_checkpoint(workdir), "ckpt-1")
+        self.assertFalse(os.path.exists(os.path.join(workdir, "checkpoints", "ckpt-2.index")))
+        self.assertFalse(os.path.exists(os.path.join(workdir, "results.json")))
+        self.assertFalse(os.path.exists(os.path.join(workdir, "model.weights.h5")))
+
+
+if __name__ == "__main__":
+    absltest.main()
