@@ -223,7 +223,8 @@ def answer_perplexities(
     carried state can bring it).
 
     Returns:
-      {"carried": {"same_window": p, "earlier_window": p}, "reset": {...}}.
+      {"carried": {"same_window": p, "earlier_window": p}, "reset": {...}}; p is None
+      where no answer has its key there (delay > num_steps: never in the same window).
     """
     import tensorflow as tf  # only the echo runs need it
 
@@ -253,8 +254,8 @@ def answer_perplexities(
     for name, predictions in (("carried", carried), ("reset", reset)):
         log_p = predictions[answers - 1, ids[answers]]
         result[name] = {
-            "same_window": float(np.exp(-np.mean(log_p[same_window]))),
-            "earlier_window": float(np.exp(-np.mean(log_p[~same_window]))),
+            where: float(np.exp(-np.mean(log_p[mask]))) if mask.any() else None
+            for where, mask in (("same_window", same_window), ("earlier_window", ~same_window))
         }
     return result
 
@@ -301,12 +302,14 @@ def echo_table(rows: list[dict]) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        carried, reset = row["answers"]["carried"], row["answers"]["reset"]
+        cells = [
+            "–" if p is None else f"{p:.2f}"
+            for protocol in ("carried", "reset")
+            for p in row["answers"][protocol].values()
+        ]
         lines.append(
             f"| {row['delay']} | {row['num_steps']} | {'yes' if row['carry_state'] else 'no'} "
-            f"| {carried['same_window']:.2f} | {carried['earlier_window']:.2f} "
-            f"| {reset['same_window']:.2f} | {reset['earlier_window']:.2f} "
-            f"| {row['test_perplexity']:.2f} |"
+            f"| {' | '.join(cells)} | {row['test_perplexity']:.2f} |"
         )
     return lines
 
