@@ -6,8 +6,6 @@ TensorFlow (which writes start-up lines to stderr), so stderr is exactly one lin
 
 import os
 import shutil
-import subprocess
-import sys
 import unittest
 
 import helpers
@@ -26,13 +24,7 @@ NEEDS = (
 
 
 def run_train(*flags):
-    return subprocess.run(
-        [sys.executable, "-m", "ptb_rnn.train", *flags],
-        capture_output=True,
-        text=True,
-        cwd=helpers.ROOT,
-        timeout=300,
-    )
+    return helpers.run_module("ptb_rnn.train", *flags)
 
 
 class BadInputTest(parameterized.TestCase):
@@ -228,13 +220,7 @@ class UnknownWordsTest(absltest.TestCase):
         corpus = helpers.write_corpus(
             self.create_tempdir().full_path, TRAIN, "a b zebra\n", "a lion tiger\n"
         )
-        result = subprocess.run(
-            [sys.executable, "-m", "ptb_rnn.get_data", f"--data_path={corpus}"],
-            capture_output=True,
-            text=True,
-            cwd=helpers.ROOT,
-            timeout=300,
-        )
+        result = helpers.run_module("ptb_rnn.get_data", f"--data_path={corpus}")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn(
             "the valid split has 1 word outside the training vocabulary, read as <unk> "

@@ -1,6 +1,8 @@
 """What several tests share: where the PTB corpus is, and tiny corpora."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -31,3 +33,14 @@ def random_sentences(num_lines: int, vocab_size: int, seed: int = 0) -> str:
         words = rng.integers(0, vocab_size, rng.integers(3, 10))
         lines.append(" " + " ".join(f"w{i}" for i in words) + " \n")
     return "".join(lines)
+
+
+def run_module(module: str, *flags: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Runs `python -m module flags...` from the project root, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *flags],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )

@@ -2,21 +2,13 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import helpers
 from absl.testing import absltest
 
 
 def run_train(*flags):
-    return subprocess.run(
-        [sys.executable, "-m", "ptb_rnn.train", *flags],
-        capture_output=True,
-        text=True,
-        cwd=helpers.ROOT,
-        timeout=300,
-    )
+    return helpers.run_module("ptb_rnn.train", *flags)
 
 
 class TrainCliTest(absltest.TestCase):
