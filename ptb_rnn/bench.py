@@ -4,8 +4,8 @@
     make bench
 
 For each config: training words/s in steady state (after compiling, the median of
---repeats timings of --calls calls each), validation words/s (training layout, state
-carried), the test protocol (batch_size 1, state carried, over --test_words words) in
+--repeats timings of --calls calls of --windows_per_call windows each), validation
+words/s (training layout, state carried), the test protocol (batch_size 1, state carried, over --test_words words) in
 seconds and words/s, and the process's peak memory. The arithmetic the model does per
 training word (`PTBModel.forward_flops_per_word`, x3 for forward + backward) divided by
 the time per word gives the achieved GFLOP/s, compared with the rate of a large float32
@@ -30,9 +30,13 @@ from ptb_rnn.config import get_config
 from ptb_rnn.model import PTBModel
 
 flags.DEFINE_list("configs", None, "Configs to measure (default: --config).")
-flags.DEFINE_integer("calls", 5, "Compiled calls per timing (each WINDOWS_PER_CALL windows).")
+flags.DEFINE_integer("calls", 5, "Compiled calls per timing (each --windows_per_call windows).")
 flags.DEFINE_integer("repeats", 3, "Timings per measurement; the median is reported.")
 flags.DEFINE_integer("test_words", 82430, "Words of the batch_size-1 test stream (PTB's).")
+flags.DEFINE_integer(
+    "windows_per_call", None, "Windows per compiled call (default loop.WINDOWS_PER_CALL)."
+)
+flags.DEFINE_boolean("jit_compile", True, "Compile the steps with XLA.")
 flags.DEFINE_string("json", None, "Also write the numbers to this JSON file.")
 FLAGS = flags.FLAGS
 
@@ -64,15 +68,24 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_config(name: str, overrides: dict, calls: int, repeats: int, test_words: int) -> dict:
+def bench_config(
+    name: str,
+    overrides: dict,
+    calls: int,
+    repeats: int,
+    test_words: int,
+    windows_per_call: int = loop.WINDOWS_PER_CALL,
+    jit_compile: bool = True,
+) -> dict:
     """Training, validation and test-protocol speed of one config."""
     config = get_config(name, **overrides)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     model = PTBModel(config).build_for(config.batch_size)
-    train_steps = loop.make_train_steps(model, loop.make_optimizer(config))
-    eval_steps = loop.make_eval_steps(model)
-    shape = (loop.WINDOWS_PER_CALL, config.batch_size, config.num_steps)
+    optimizer = loop.make_optimizer(config)
+    train_steps = loop.make_train_steps(model, optimizer, jit_compile=jit_compile)
+    eval_steps = loop.make_eval_steps(model, jit_compile=jit_compile)
+    shape = (windows_per_call, config.batch_size, config.num_steps)
     xs = rng.integers(0, config.vocab_size, shape).astype(np.int32)
     ys = rng.integers(0, config.vocab_size, shape).astype(np.int32)
     words_per_call = xs.size
@@ -101,6 +114,8 @@ def bench_config(name: str, overrides: dict, calls: int, repeats: int, test_word
     return {
         "config": name,
         "overrides": overrides,
+        "windows_per_call": windows_per_call,
+        "jit_compile": jit_compile,
         "train_words_per_second": train_wps,
         "valid_words_per_second": valid_wps,
         "test_seconds": test_seconds,
@@ -157,7 +172,15 @@ def main(argv):
     overrides = {k: v for k, v in vars(cli.config_from_flags()).items() if FLAGS[k].present}
     report = {"machine": machine(), "matmul_gflops": matmul_gflops(FLAGS.repeats), "configs": []}
     for name in names:
-        row = bench_config(name, overrides, FLAGS.calls, FLAGS.repeats, FLAGS.test_words)
+        row = bench_config(
+            name,
+            overrides,
+            FLAGS.calls,
+            FLAGS.repeats,
+            FLAGS.test_words,
+            FLAGS.windows_per_call or loop.WINDOWS_PER_CALL,
+            FLAGS.jit_compile,
+        )
         report["configs"].append(row)
     print(format_table(report))
     if FLAGS.json:

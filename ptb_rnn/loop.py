@@ -113,16 +113,20 @@ def window_loss(model: PTBModel, x, y, state: State, training: bool):
 
 
 def make_train_steps(
-    model: PTBModel, optimizer: keras.optimizers.Optimizer, carry_state: bool = True
+    model: PTBModel,
+    optimizer: keras.optimizers.Optimizer,
+    carry_state: bool = True,
+    jit_compile: bool = True,
 ):
     """A compiled `train_steps(xs, ys, state) -> (losses, final_state)`.
 
     Runs one SGD update per window, for several consecutive windows per call (fewer
     calls, less overhead): xs and ys are (num_windows, batch_size, num_steps), losses
     is (num_windows,). With carry_state false every window starts from zeros.
+    jit_compile=True compiles the step with XLA (see docs/performance.md).
     """
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=jit_compile)
     def train_steps(xs, ys, state: State):
         losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
         for i in tf.range(tf.shape(xs)[0]):
@@ -138,10 +142,10 @@ def make_train_steps(
     return train_steps
 
 
-def make_eval_steps(model: PTBModel, carry_state: bool = True):
+def make_eval_steps(model: PTBModel, carry_state: bool = True, jit_compile: bool = True):
     """A compiled `eval_steps(xs, ys, state) -> (losses, final_state)`, no dropout."""
 
-    @tf.function(jit_compile=True)
+    @tf.function(jit_compile=jit_compile)
     def eval_steps(xs, ys, state: State):
         losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
         for i in tf.range(tf.shape(xs)[0]):
