@@ -6,10 +6,11 @@
 For each config: training words/s in steady state (after compiling, the median of
 --repeats timings of --calls calls of --windows_per_call windows each), validation
 words/s (training layout, state carried), the test protocol (batch_size 1, state
-carried, over --test_words words) in seconds and words/s, and the process's peak memory. The arithmetic the model does per
-training word (`PTBModel.forward_flops_per_word`, x3 for forward + backward) divided by
-the time per word gives the achieved GFLOP/s, compared with the rate of a large float32
-matmul through TensorFlow measured in the same run, so the ratio holds on any machine.
+carried, over --test_words words) in seconds and words/s, and the process's peak
+memory. The arithmetic the model does per training word
+(`PTBModel.forward_flops_per_word`, x3 for forward + backward) divided by the time per
+word gives the achieved GFLOP/s, compared with the rate of a large float32 matmul
+through TensorFlow measured in the same run, so the ratio holds on any machine.
 
 The ids are random: speed does not depend on which words are read.
 """
