@@ -28,12 +28,7 @@ class EchoStreamTest(absltest.TestCase):
 class RunnerTest(absltest.TestCase):
     def test_two_mode_grid_writes_table_and_png(self):
         tmp = self.create_tempdir().full_path
-        corpus = helpers.write_corpus(
-            os.path.join(tmp, "corpus"),
-            helpers.random_sentences(200, 30),
-            helpers.random_sentences(30, 30, 1),
-            helpers.random_sentences(30, 30, 2),
-        )
+        corpus = helpers.random_corpus(os.path.join(tmp, "corpus"), 200, 30, 30)
         out = os.path.join(tmp, "out")
         command = [
             sys.executable,

@@ -35,6 +35,17 @@ def random_sentences(num_lines: int, vocab_size: int, seed: int = 0) -> str:
     return "".join(lines)
 
 
+def random_corpus(directory: str, train_lines: int, other_lines: int, vocab_size: int) -> str:
+    """A corpus of random sentences of words w0..w{vocab_size-1}: train_lines lines of
+    train, other_lines of valid and of test. Returns its directory."""
+    return write_corpus(
+        directory,
+        random_sentences(train_lines, vocab_size),
+        random_sentences(other_lines, vocab_size, 1),
+        random_sentences(other_lines, vocab_size, 2),
+    )
+
+
 def run_module(module: str, *flags: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Runs `python -m module flags...` from the project root, as a user would."""
     return subprocess.run(

@@ -75,12 +75,7 @@ class EvaluateStreamTest(tf.test.TestCase):
 class TrainTest(tf.test.TestCase):
     def test_learning_rate_follows_the_schedule(self):
         workdir = self.create_tempdir().full_path
-        corpus_dir = helpers.write_corpus(
-            os.path.join(workdir, "corpus"),
-            helpers.random_sentences(60, 12),
-            helpers.random_sentences(10, 12, 1),
-            helpers.random_sentences(10, 12, 2),
-        )
+        corpus_dir = helpers.random_corpus(os.path.join(workdir, "corpus"), 60, 10, 12)
         config = get_config("test", vocab_size=13, max_epoch=2, max_max_epoch=4, batch_size=4)
         results = loop.train_and_evaluate(config, reader.load_corpus(corpus_dir), workdir)
         self.assertEqual(results["learning_rate"], [1.0, 1.0, 0.5, 0.25])

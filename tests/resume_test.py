@@ -142,12 +142,7 @@ class ResumeTest(absltest.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.tmp = tempfile.mkdtemp()
-        cls.corpus = helpers.write_corpus(
-            os.path.join(cls.tmp, "corpus"),
-            helpers.random_sentences(4000, 30),
-            helpers.random_sentences(100, 30, 1),
-            helpers.random_sentences(100, 30, 2),
-        )
+        cls.corpus = helpers.random_corpus(os.path.join(cls.tmp, "corpus"), 4000, 100, 30)
         cls.uninterrupted = os.path.join(cls.tmp, "uninterrupted")
         result = run_train(*train_command(cls.corpus, cls.uninterrupted))
         assert result.returncode == 0, result.stderr
@@ -238,12 +233,7 @@ class ResumeTest(absltest.TestCase):
 class DivergenceTest(absltest.TestCase):
     def test_stops_with_one_line_and_keeps_the_last_good_checkpoint(self):
         tmp = self.create_tempdir().full_path
-        corpus = helpers.write_corpus(
-            os.path.join(tmp, "corpus"),
-            helpers.random_sentences(100, 30),
-            helpers.random_sentences(20, 30, 1),
-            helpers.random_sentences(20, 30, 2),
-        )
+        corpus = helpers.random_corpus(os.path.join(tmp, "corpus"), 100, 20, 30)
         workdir = os.path.join(tmp, "run")
         # The first window's loss is fine; the update after it, a million times too
         # large, makes the second window's loss explode.

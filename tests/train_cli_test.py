@@ -14,12 +14,7 @@ def run_train(*flags):
 class TrainCliTest(absltest.TestCase):
     def test_writes_results(self):
         tmp = self.create_tempdir().full_path
-        corpus = helpers.write_corpus(
-            os.path.join(tmp, "corpus"),
-            helpers.random_sentences(80, 30),
-            helpers.random_sentences(20, 30, 1),
-            helpers.random_sentences(20, 30, 2),
-        )
+        corpus = helpers.random_corpus(os.path.join(tmp, "corpus"), 80, 20, 30)
         workdir = os.path.join(tmp, "run")
         flags = ["--config=test", f"--data_path={corpus}", f"--workdir={workdir}"]
         result = run_train(*flags, "--vocab_size=31", "--max_max_epoch=2", "--hidden_size=4")
