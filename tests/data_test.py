@@ -1,5 +1,3 @@
-import os
-import shutil
 import unittest
 
 import helpers
@@ -24,11 +22,7 @@ class VerifyTest(absltest.TestCase):
 
     @unittest.skipUnless(helpers.HAVE_PTB, f"PTB not found in {helpers.PTB_DIR}")
     def test_truncated_file_is_refused(self):
-        copy = self.create_tempdir().full_path
-        for name in data.expected_checksums():
-            shutil.copy(os.path.join(helpers.PTB_DIR, name), copy)
-        with open(os.path.join(copy, "ptb.test.txt"), "r+b") as f:
-            f.truncate(1000)
+        copy = helpers.truncated_ptb_copy(self.create_tempdir().full_path)
         with self.assertRaisesRegex(
             reader.DataError, r"ptb.test.txt is not the original PTB file \(1000 bytes"
         ):

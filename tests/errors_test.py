@@ -11,7 +11,7 @@ import unittest
 import helpers
 from absl.testing import absltest, parameterized
 
-from ptb_rnn import data, reader
+from ptb_rnn import reader
 
 # 10 words (a..h, <unk>, <eos>) and 50 ids in train; 12 ids in valid and test.
 TRAIN = "a b c d e f g h <unk>\n" * 5
@@ -176,11 +176,7 @@ class BadInputTest(parameterized.TestCase):
 
     @unittest.skipUnless(helpers.HAVE_PTB, f"PTB not found in {helpers.PTB_DIR}")
     def test_truncated_ptb_file(self):
-        ptb_copy = self.create_tempdir().full_path
-        for name in data.expected_checksums():
-            shutil.copy(os.path.join(helpers.PTB_DIR, name), ptb_copy)
-        with open(os.path.join(ptb_copy, "ptb.test.txt"), "r+b") as f:
-            f.truncate(1000)
+        ptb_copy = helpers.truncated_ptb_copy(self.create_tempdir().full_path)
         self.assert_one_line_and_exit_2(
             [*GOOD, f"--ptb_dir={ptb_copy}", f"--workdir={self.workdir}"],
             f"{ptb_copy}/ptb.test.txt is not the original PTB file (1000 bytes, expected 449945 "

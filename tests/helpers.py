@@ -1,6 +1,7 @@
 """What several tests share: where the PTB corpus is, and tiny corpora."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -44,6 +45,15 @@ def random_corpus(directory: str, train_lines: int, other_lines: int, vocab_size
         random_sentences(other_lines, vocab_size, 1),
         random_sentences(other_lines, vocab_size, 2),
     )
+
+
+def truncated_ptb_copy(directory: str, size: int = 1000) -> str:
+    """Copies the three PTB files into directory with ptb.test.txt cut to size bytes."""
+    for split in reader.SPLITS:
+        shutil.copy(os.path.join(PTB_DIR, reader.split_filename(split)), directory)
+    with open(os.path.join(directory, "ptb.test.txt"), "r+b") as f:
+        f.truncate(size)
+    return directory
 
 
 def run_module(module: str, *flags: str, timeout: int = 300) -> subprocess.CompletedProcess:
