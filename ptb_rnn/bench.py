@@ -38,6 +38,9 @@ flags.DEFINE_integer(
     "windows_per_call", None, "Windows per compiled call (default loop.WINDOWS_PER_CALL)."
 )
 flags.DEFINE_boolean("jit_compile", True, "Compile the steps with XLA.")
+flags.DEFINE_boolean(
+    "fused_lstm", True, "Use the fused LSTM (lstm.py); --nofused_lstm: keras.layers.LSTM."
+)
 flags.DEFINE_string("json", None, "Also write the numbers to this JSON file.")
 FLAGS = flags.FLAGS
 
@@ -77,12 +80,13 @@ def bench_config(
     test_words: int,
     windows_per_call: int = loop.WINDOWS_PER_CALL,
     jit_compile: bool = True,
+    fused_lstm: bool = True,
 ) -> dict:
     """Training, validation and test-protocol speed of one config."""
     config = get_config(name, **overrides)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    model = PTBModel(config).build_for(config.batch_size)
+    model = PTBModel(config, fused_lstm=fused_lstm).build_for(config.batch_size)
     optimizer = loop.make_optimizer(config)
     train_steps = loop.make_train_steps(model, optimizer, jit_compile=jit_compile)
     eval_steps = loop.make_eval_steps(model, jit_compile=jit_compile)
@@ -117,6 +121,7 @@ def bench_config(
         "overrides": overrides,
         "windows_per_call": windows_per_call,
         "jit_compile": jit_compile,
+        "fused_lstm": fused_lstm,
         "train_words_per_second": train_wps,
         "valid_words_per_second": valid_wps,
         "test_seconds": test_seconds,
@@ -150,12 +155,14 @@ def format_table(report: dict) -> str:
         f"TF {report['machine']['tensorflow']}, Keras {report['machine']['keras']}",
         f"float32 matmul {MATMUL_SIZE}x{MATMUL_SIZE}: {peak:.1f} GFLOP/s",
         "",
-        f"{'config':<8} {'train w/s':>10} {'valid w/s':>10} {'test s':>7} {'test w/s':>9} "
+        f"{'config':<8} {'lstm':<6} {'train w/s':>10} {'valid w/s':>10} {'test s':>7} "
+        f"{'test w/s':>9} "
         f"{'MFLOP/word':>11} {'GFLOP/s':>8} {'of matmul':>10} {'RSS MiB':>8}",
     ]
     for row in report["configs"]:
         lines.append(
-            f"{row['config']:<8} {row['train_words_per_second']:>10.0f} "
+            f"{row['config']:<8} {'fused' if row['fused_lstm'] else 'keras':<6} "
+            f"{row['train_words_per_second']:>10.0f} "
             f"{row['valid_words_per_second']:>10.0f} {row['test_seconds']:>7.1f} "
             f"{row['test_words_per_second']:>9.0f} {row['train_flops_per_word'] / 1e6:>11.1f} "
             f"{row['train_gflops']:>8.1f} {row['train_gflops'] / peak:>10.1%} "
@@ -181,6 +188,7 @@ def main(argv):
             FLAGS.test_words,
             FLAGS.windows_per_call or loop.WINDOWS_PER_CALL,
             FLAGS.jit_compile,
+            FLAGS.fused_lstm,
         )
         report["configs"].append(row)
     print(format_table(report))

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from ptb_rnn.config import Config
+from ptb_rnn.lstm import FusedLSTM
 
 # One (h, c) pair per layer, each of shape (batch_size, hidden_size).
 State = tuple[tuple[tf.Tensor, tf.Tensor], ...]
@@ -25,9 +26,14 @@ class PTBModel(keras.Model):
     initializer), except the LSTM biases, which start at zero with no forget-gate
     offset (the tutorial's `forget_bias=0.0`; Keras would add 1 and use
     glorot/orthogonal kernels).
+
+    Args:
+      config: the model's sizes and dropout.
+      fused_lstm: compute the LSTMs with `FusedLSTM` (the same weights and
+        mathematics, a faster gradient; see lstm.py) rather than `keras.layers.LSTM`.
     """
 
-    def __init__(self, config: Config, **kwargs):
+    def __init__(self, config: Config, fused_lstm: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.config = config
         init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale)
@@ -36,8 +42,9 @@ class PTBModel(keras.Model):
             config.vocab_size, config.hidden_size, embeddings_initializer=init
         )
         self.input_dropout = keras.layers.Dropout(rate)
+        lstm_class = FusedLSTM if fused_lstm else keras.layers.LSTM
         self.lstm_layers = [
-            keras.layers.LSTM(
+            lstm_class(
                 config.hidden_size,
                 return_sequences=True,
                 return_state=True,

@@ -1,0 +1,105 @@
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ptb_rnn import loop
+from ptb_rnn.config import get_config
+from ptb_rnn.lstm import UNROLL_LIMIT, FusedLSTM
+from ptb_rnn.model import PTBModel
+
+
+def layer_pair(units, input_size, seed=0):
+    """A FusedLSTM and a keras.layers.LSTM with the same random weights."""
+    layers = []
+    for layer_class in (FusedLSTM, keras.layers.LSTM):
+        layer = layer_class(units, return_sequences=True, return_state=True)
+        layer.build((None, None, input_size))
+        layers.append(layer)
+    rng = np.random.default_rng(seed)
+    weights = [rng.uniform(-0.5, 0.5, w.shape).astype(np.float32) for w in layers[1].weights]
+    for layer in layers:
+        layer.set_weights(weights)
+    return layers
+
+
+class FusedLSTMTest(tf.test.TestCase):
+    def test_one_step_by_hand(self):
+        # All weights zero: every gate is sigmoid(0) = 0.5 and g = tanh(0) = 0, so
+        # c = 0.5 * c0 = 1 and h = 0.5 * tanh(1).
+        layer = FusedLSTM(1, return_sequences=True, return_state=True)
+        layer.build((None, None, 1))
+        layer.set_weights([np.zeros(w.shape, np.float32) for w in layer.weights])
+        initial_state = [tf.zeros([1, 1]), tf.constant([[2.0]])]
+        outputs, h, c = layer(tf.ones([1, 1, 1]), initial_state=initial_state)
+        self.assertAllClose(c, [[1.0]])
+        self.assertAllClose(h, [[0.5 * np.tanh(1.0)]])  # 0.3807971
+        self.assertAllClose(outputs, [[[0.5 * np.tanh(1.0)]]])
+
+    def check_same_values_and_gradients(self, num_steps, compiled):
+        fused, reference = layer_pair(units=5, input_size=3)
+        rng = np.random.default_rng(1)
+        inputs = tf.constant(rng.normal(size=(4, num_steps, 3)), tf.float32)
+        state = [tf.constant(rng.normal(size=(4, 5)), tf.float32) for _ in range(2)]
+        # A loss that reaches the outputs of every step and both final states.
+        weights = tf.constant(rng.normal(size=(num_steps, 5)), tf.float32)
+
+        def loss_and_gradients(layer):
+            with tf.GradientTape() as tape:
+                tape.watch([inputs] + state)
+                outputs, h, c = layer(inputs, initial_state=state)
+                loss = tf.reduce_sum(outputs * weights) + tf.reduce_sum(h * c)
+            sources = [inputs] + state + layer.trainable_variables
+            return loss, tape.gradient(loss, sources)
+
+        if compiled:
+            loss_and_gradients = tf.function(loss_and_gradients, jit_compile=True)
+        fused_loss, fused_grads = loss_and_gradients(fused)
+        reference_loss, reference_grads = loss_and_gradients(reference)
+        self.assertAllClose(fused_loss, reference_loss, rtol=1e-5, atol=0)
+        names = ["inputs", "h0", "c0", "kernel", "recurrent_kernel", "bias"]
+        self.assertLen(fused_grads, len(names))
+        for name, got, want in zip(names, fused_grads, reference_grads):
+            self.assertAllClose(got, want, rtol=1e-5, atol=1e-5, msg=name)
+
+    def test_same_values_and_gradients_as_keras_lstm(self):
+        self.check_same_values_and_gradients(num_steps=7, compiled=False)
+
+    def test_same_values_and_gradients_as_keras_lstm_under_xla(self):
+        self.check_same_values_and_gradients(num_steps=7, compiled=True)
+
+    def test_long_windows_take_the_keras_loop(self):
+        self.check_same_values_and_gradients(num_steps=UNROLL_LIMIT + 1, compiled=False)
+
+    def test_unsupported_settings_are_refused(self):
+        with self.assertRaisesRegex(ValueError, "use keras.layers.LSTM"):
+            FusedLSTM(4, dropout=0.5)
+        with self.assertRaisesRegex(ValueError, "use keras.layers.LSTM"):
+            FusedLSTM(4, activation="relu")
+
+
+class SameTrainingAsKerasLSTMTest(tf.test.TestCase):
+    """The default model gives the straightforward formulation's losses (issue: speed)."""
+
+    def test_small_config_losses_match_over_carried_windows(self):
+        # The real small config (200 units, 10000 words, 20 x 20 windows), three SGD
+        # updates with the state carried, compiled with XLA as in training.
+        config = get_config("small")
+        losses = []
+        for fused_lstm in (True, False):
+            keras.utils.set_random_seed(0)
+            model = PTBModel(config, fused_lstm=fused_lstm).build_for(config.batch_size)
+            train_steps = loop.make_train_steps(model, loop.make_optimizer(config))
+            rng = np.random.default_rng(0)
+            shape = (3, config.batch_size, config.num_steps)
+            xs = rng.integers(0, config.vocab_size, shape).astype(np.int32)
+            ys = rng.integers(0, config.vocab_size, shape).astype(np.int32)
+            window_losses, _ = train_steps(xs, ys, model.zero_state(config.batch_size))
+            losses.append(window_losses.numpy())
+        fused, reference = losses
+        # Untrained, each window costs about 20 steps x log(10000) = 184 nats.
+        self.assertAllClose(fused, [184.2] * 3, rtol=1e-3)
+        self.assertAllClose(fused, reference, rtol=1e-5, atol=0)
+
+
+if __name__ == "__main__":
+    tf.test.main()
