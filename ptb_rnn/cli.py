@@ -107,19 +107,6 @@ def corpus_from_flags() -> reader.Corpus:
     return corpus
 
 
-def check_corpus(config: Config, trunc: truncation.Truncation, corpus: reader.Corpus) -> None:
-    """The checks `loop.train_and_evaluate` starts with, for a tool to make early.
-
-    Raises:
-      reader.DataError: the vocabulary is larger than vocab_size, or the training or
-        validation split cannot fill one window.
-    """
-    reader.check_vocabulary(corpus, config.vocab_size)
-    reader.ptb_producer(corpus.train, config.batch_size, config.num_steps)
-    valid_num_steps = trunc.final_num_steps(config.num_steps)
-    reader.ptb_producer(corpus.valid, config.batch_size, valid_num_steps)
-
-
 def check_workdir(workdir: str) -> None:
     """Refuses a work directory that cannot be created or written, without creating it.
 

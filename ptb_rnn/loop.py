@@ -591,7 +591,7 @@ def train_and_evaluate(
         checkpoint is the last one before.
       Interrupted: should_stop returned true.
     """
-    reader.check_vocabulary(corpus, config.vocab_size)
+    truncation.check_corpus(config, corpus)
     eval_num_steps = truncation.final_num_steps(config.num_steps)
     train_batches = reader.ptb_producer(corpus.train, config.batch_size, config.num_steps)
     valid_batches = reader.ptb_producer(corpus.valid, config.batch_size, eval_num_steps)

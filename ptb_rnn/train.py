@@ -82,7 +82,7 @@ def main(argv):
     truncation = cli.truncation_from_flags()
     cli.check_workdir(FLAGS.workdir)
     corpus = cli.corpus_from_flags()
-    cli.check_corpus(config, truncation, corpus)
+    truncation.check_corpus(config, corpus)
     # Imported once the input is known to be good: TensorFlow writes start-up lines to
     # stderr when imported, and a bad input should end in one line.
     from ptb_rnn import loop

@@ -28,7 +28,8 @@ and the window length changes inside an epoch, with the state carried across the
 
 import dataclasses
 
-from ptb_rnn.config import ConfigError
+from ptb_rnn import reader
+from ptb_rnn.config import Config, ConfigError
 
 RAMP_PREFIX = "ramp:"
 
@@ -57,6 +58,19 @@ class Truncation:
     def final_num_steps(self, num_steps: int) -> int:
         """The window length at the end of training (the one the model ends up with)."""
         return self.schedule[-1] if self.schedule else num_steps
+
+    def check_corpus(self, config: Config, corpus: reader.Corpus) -> None:
+        """Checks that the corpus fits the config and this truncation.
+
+        Raises:
+          reader.DataError: the vocabulary is larger than vocab_size, or the training
+            split cannot fill one window of the longest length training uses, or the
+            validation split one of the final length.
+        """
+        reader.check_vocabulary(corpus, config.vocab_size)
+        longest = max(self.schedule) if self.schedule else config.num_steps
+        reader.ptb_producer(corpus.train, config.batch_size, longest)
+        reader.ptb_producer(corpus.valid, config.batch_size, self.final_num_steps(config.num_steps))
 
     def window_lengths(
         self, epoch: int, num_epochs: int, batch_len: int, num_steps: int

@@ -92,6 +92,13 @@ class BadInputTest(parameterized.TestCase):
             "decrease batch_size or num_steps.",
         ),
         (
+            # 50 ids in 2 rows leave 24 columns with a next word: no window of 30.
+            "schedule_window_longer_than_an_epoch",
+            ["--truncation_schedule=1,30"],
+            "epoch_size == 0: 50 ids cannot fill one window of batch_size 2 x num_steps 30; "
+            "decrease batch_size or num_steps.",
+        ),
+        (
             "vocabulary_too_large",
             ["--vocab_size=5"],
             "the training split has 10 distinct words but vocab_size is 5; pass --vocab_size=10.",
