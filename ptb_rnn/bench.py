@@ -4,10 +4,11 @@
     make bench
 
 For each config: training words/s in steady state (after compiling, the median of
---repeats timings of --calls calls of --windows_per_call windows each), validation
-words/s (training layout, state carried), the test protocol (batch_size 1, state
-carried, over --test_words words) in seconds and words/s, and the process's peak
-memory. The arithmetic the model does per training word
+--repeats timings of --calls calls of --windows_per_call windows each), the same for
+the softmax layer alone (a bound on training speed; see make_softmax_steps),
+validation words/s (training layout, state carried), the test protocol (batch_size 1,
+state carried, over --test_words words) in seconds and words/s, and the process's
+peak memory. The arithmetic the model does per training word
 (`PTBModel.forward_flops_per_word`, x3 for forward + backward) divided by the time per
 word gives the achieved GFLOP/s, compared with the rate of a large float32 matmul
 through TensorFlow measured in the same run, so the ratio holds on any machine.
@@ -72,6 +73,34 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def make_softmax_steps(model: PTBModel, learning_rate: float, jit_compile: bool = True):
+    """Like `loop.make_train_steps`, but for the softmax layer alone.
+
+    Each window's embeddings, (batch_size, num_steps, hidden_size), stand in for the
+    LSTM outputs; the step computes the logits, `loop.sequence_loss`, the gradients
+    of the softmax weights and of its input, and an SGD update of the softmax weights.
+    Its speed bounds the whole model's: three quarters of the arithmetic is here.
+    """
+    optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
+
+    @tf.function(jit_compile=jit_compile)
+    def softmax_steps(xs, ys, state):
+        losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
+        for i in tf.range(tf.shape(xs)[0]):
+            inputs = model.embedding(xs[i])
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                loss = loop.sequence_loss(model.softmax(inputs), ys[i])
+            variables = model.softmax.trainable_variables
+            *grads, d_inputs = tape.gradient(loss, variables + [inputs])
+            optimizer.apply(grads, variables)
+            # The input gradient is part of the layer's work in training; use it.
+            losses = losses.write(i, loss + tf.reduce_sum(d_inputs))
+        return losses.stack(), state
+
+    return softmax_steps
+
+
 def bench_config(
     name: str,
     overrides: dict,
@@ -109,6 +138,7 @@ def bench_config(
         return calls * words_per_call / median_seconds(run, repeats)
 
     train_wps = timed(train_steps)
+    softmax_wps = timed(make_softmax_steps(model, config.learning_rate, jit_compile))
     valid_wps = timed(eval_steps)
     test_ids = rng.integers(0, config.vocab_size, test_words).astype(np.int32)
     loop.evaluate_stream(eval_steps, model, test_ids[: 2 * loop.TEST_WINDOW + 7])  # compile
@@ -123,6 +153,7 @@ def bench_config(
         "jit_compile": jit_compile,
         "fused_lstm": fused_lstm,
         "train_words_per_second": train_wps,
+        "softmax_train_words_per_second": softmax_wps,
         "valid_words_per_second": valid_wps,
         "test_seconds": test_seconds,
         "test_words_per_second": (test_words - 1) / test_seconds,
@@ -155,14 +186,15 @@ def format_table(report: dict) -> str:
         f"TF {report['machine']['tensorflow']}, Keras {report['machine']['keras']}",
         f"float32 matmul {MATMUL_SIZE}x{MATMUL_SIZE}: {peak:.1f} GFLOP/s",
         "",
-        f"{'config':<8} {'lstm':<6} {'train w/s':>10} {'valid w/s':>10} {'test s':>7} "
-        f"{'test w/s':>9} "
+        f"{'config':<8} {'lstm':<6} {'train w/s':>10} {'softmax w/s':>12} {'valid w/s':>10} "
+        f"{'test s':>7} {'test w/s':>9} "
         f"{'MFLOP/word':>11} {'GFLOP/s':>8} {'of matmul':>10} {'RSS MiB':>8}",
     ]
     for row in report["configs"]:
         lines.append(
             f"{row['config']:<8} {'fused' if row['fused_lstm'] else 'keras':<6} "
             f"{row['train_words_per_second']:>10.0f} "
+            f"{row['softmax_train_words_per_second']:>12.0f} "
             f"{row['valid_words_per_second']:>10.0f} {row['test_seconds']:>7.1f} "
             f"{row['test_words_per_second']:>9.0f} {row['train_flops_per_word'] / 1e6:>11.1f} "
             f"{row['train_gflops']:>8.1f} {row['train_gflops'] / peak:>10.1%} "
