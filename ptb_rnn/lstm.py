@@ -1,6 +1,6 @@
 """A fused LSTM: the Keras LSTM's weights and mathematics, with a faster gradient on CPU.
 
-`FusedLSTM` is `keras.layers.LSTM` (same weights, same names, same checkpoints) with
+`FusedLSTM` is `keras.layers.LSTM` (the same weights, in the same order and layout) with
 its time loop replaced for windows of up to UNROLL_LIMIT steps. Per step and layer,
 
     z = x_t @ kernel + h @ recurrent_kernel + bias        # (batch_size, 4 * units)

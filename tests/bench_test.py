@@ -45,7 +45,13 @@ class BenchCliTest(absltest.TestCase):
         self.assertEqual(row["config"], "test")
         # test config: softmax 2*2*10000 + one layer 2*(2*8 + 2*8), times 3 for training
         self.assertEqual(row["train_flops_per_word"], 3 * (40_000 + 64))
-        for key in ("train_words_per_second", "valid_words_per_second", "test_seconds"):
+        self.assertTrue(row["fused_lstm"])
+        for key in (
+            "train_words_per_second",
+            "softmax_train_words_per_second",
+            "valid_words_per_second",
+            "test_seconds",
+        ):
             self.assertGreater(row[key], 0)
 
 
