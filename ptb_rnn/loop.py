@@ -112,32 +112,6 @@ def window_loss(model: PTBModel, x, y, state: State, training: bool):
     return sequence_loss(logits, y), final_state
 
 
-def global_norm(grads) -> tf.Tensor:
-    """The norm of all the gradients together, each counted as a dense tensor.
-
-    The embedding's gradient comes as `tf.IndexedSlices`: one row per word read in the
-    window, so a word read twice has two rows, which add up in the dense gradient.
-    Rows of the same word are therefore summed before squaring. (The tutorial's
-    `tf.clip_by_global_norm` squares the rows as they come, a slightly larger norm
-    whenever a word repeats.)
-
-    Args:
-      grads: tensors and `tf.IndexedSlices` with 1-D indices.
-
-    Returns:
-      A float32 scalar, sqrt of the sum of squares of every dense gradient entry.
-    """
-    squares = []
-    for grad in grads:
-        if isinstance(grad, tf.IndexedSlices):
-            # Row i goes to the segment of the first row with the same index.
-            same = tf.equal(grad.indices[:, None], grad.indices[None, :])  # (rows, rows)
-            first = tf.argmax(tf.cast(same, tf.int32), axis=1, output_type=tf.int32)
-            grad = tf.math.unsorted_segment_sum(grad.values, first, tf.size(grad.indices))
-        squares.append(tf.reduce_sum(tf.square(grad)))
-    return tf.sqrt(tf.add_n(squares))
-
-
 def make_train_steps(
     model: PTBModel,
     optimizer: keras.optimizers.Optimizer,
@@ -148,9 +122,7 @@ def make_train_steps(
 
     Runs one SGD update per window, for several consecutive windows per call (fewer
     calls, less overhead): xs and ys are (num_windows, batch_size, num_steps), losses
-    is (num_windows,). With carry_state false every window starts from zeros. The
-    gradients are clipped to a global norm of model.config.max_grad_norm; the
-    embedding's stays sparse, so only the rows of the words read are updated.
+    is (num_windows,). With carry_state false every window starts from zeros.
     jit_compile=True compiles the step with XLA (see docs/performance.md).
     """
 
@@ -163,11 +135,7 @@ def make_train_steps(
             with tf.GradientTape() as tape:
                 loss, state = window_loss(model, xs[i], ys[i], state, training=True)
             grads = tape.gradient(loss, model.trainable_variables)
-            # An infinite or NaN norm makes every gradient NaN (see check_diverged).
-            grads, _ = tf.clip_by_global_norm(
-                grads, model.config.max_grad_norm, use_norm=global_norm(grads)
-            )
-            optimizer.apply(grads, model.trainable_variables)
+            optimizer.apply(grads, model.trainable_variables)  # clips to global_clipnorm
             losses = losses.write(i, loss)
         return losses.stack(), state
 
@@ -191,8 +159,10 @@ def make_eval_steps(model: PTBModel, carry_state: bool = True, jit_compile: bool
 
 
 def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
-    """Plain SGD at config.learning_rate (`make_train_steps` clips the gradients)."""
-    return keras.optimizers.SGD(learning_rate=config.learning_rate)
+    """Plain SGD with the gradients clipped to a global norm of max_grad_norm."""
+    return keras.optimizers.SGD(
+        learning_rate=config.learning_rate, global_clipnorm=config.max_grad_norm
+    )
 
 
 @dataclasses.dataclass

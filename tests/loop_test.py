@@ -26,41 +26,6 @@ class SequenceLossTest(tf.test.TestCase):
         self.assertAllClose(loop.sequence_loss(logits, targets), 3 * math.log(20))
 
 
-class ClipTest(tf.test.TestCase):
-    def test_global_norm_sums_the_rows_of_a_repeated_word(self):
-        # Word 2 is read twice: its dense gradient row is [3, 0] + [1, 0] = [4, 0].
-        embedding_grad = tf.IndexedSlices(
-            values=tf.constant([[3.0, 0.0], [1.0, 0.0], [0.0, 2.0]]),
-            indices=tf.constant([2, 2, 4]),
-            dense_shape=tf.constant([5, 2]),
-        )
-        bias_grad = tf.constant([1.0])
-        # sqrt(4² + 2² + 1²), not sqrt(3² + 1² + 2² + 1²).
-        self.assertAllClose(loop.global_norm([embedding_grad, bias_grad]), math.sqrt(21))
-
-    def test_sparse_update_equals_the_dense_clipped_update(self):
-        keras.utils.set_random_seed(2)
-        # init_scale 1 gives the embedding a gradient large enough to move the norm.
-        model = tiny_model(batch_size=2, max_grad_norm=0.5, init_scale=1.0)
-        reference = tiny_model(batch_size=2, max_grad_norm=0.5, init_scale=1.0)
-        initial = model.get_weights()
-        reference.set_weights(initial)
-        x = tf.constant([[3, 3, 7], [3, 1, 7]])  # words 3 and 7 repeat
-        y = tf.constant([[3, 7, 1], [1, 7, 2]])
-        # The straightforward update: dense gradients, Keras's global-norm clip.
-        with tf.GradientTape() as tape:
-            loss, _ = loop.window_loss(reference, x, y, reference.zero_state(2), training=True)
-        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, reference.weights)]
-        self.assertGreater(float(tf.linalg.global_norm(grads)), 0.5)  # the clip acts
-        keras.optimizers.SGD(1.0, global_clipnorm=0.5).apply(grads, reference.weights)
-
-        train_steps = loop.make_train_steps(model, loop.make_optimizer(model.config))
-        train_steps(x[None], y[None], model.zero_state(2))
-        # The updates agree to float32 rounding of the weights (about 1e-7 near 1).
-        for before, weight, expected in zip(initial, model.weights, reference.weights):
-            self.assertAllClose(weight - before, expected - before, rtol=1e-5, atol=2e-7)
-
-
 class TruncationTest(tf.test.TestCase):
     def test_gradient_stops_at_the_window_edge(self):
         model = tiny_model(batch_size=1)
