@@ -1,17 +1,22 @@
 """Flags shared by the command-line tools, and their clean exit on bad input.
 
-Every tool reads the same config and data flags, defined here once:
-`--config` picks a preset and `--<field>` overrides any field of it; `--ptb_dir`,
-`--data_path` and `--data_dir` choose where the corpus comes from.
+Every tool reads the same flags, defined here once: `--config` picks a preset and
+`--<field>` overrides any field of it; `--mode`, `--carry_state` and
+`--truncation_schedule` set the truncation; `--seed`, `--checkpoint_every_steps`,
+`--windows_per_call`, `--fused_lstm` and `--deterministic` the rest of the run
+(`spec_from_flags` builds the `RunSpec`); `--ptb_dir`, `--data_path` and `--data_dir`
+choose where the corpus comes from.
 
 A bad input (a flag, the data, the work directory) ends the program with one line on
 stderr, `error: <what was wrong and what to do>`, and exit code 2. This module and
-what it imports (reader, config, truncation, data) do not import TensorFlow, which
-writes start-up lines to stderr when imported; a tool that checks its inputs before
-importing it (see train.py) ends a bad input with exactly that one line.
+what it imports (reader, config, truncation, spec, data) do not import TensorFlow,
+which writes start-up lines to stderr when imported; a tool checks its inputs
+(`RunSpec.check`) before importing the modules that do (see train.py), so that a bad
+input ends with exactly that one line.
 """
 
 import dataclasses
+import logging as std_logging
 import os
 import sys
 from typing import NoReturn
@@ -20,6 +25,7 @@ from absl import app, flags, logging
 
 from ptb_rnn import data, reader, truncation
 from ptb_rnn.config import CONFIGS, Config, ConfigError, get_config
+from ptb_rnn.spec import WINDOWS_PER_CALL, RunSpec
 
 FLAGS = flags.FLAGS
 
@@ -47,6 +53,29 @@ flags.DEFINE_string(
     "ramp:1,2,5,10,20 = spread over the whole run, changing inside epochs.",
 )
 
+flags.DEFINE_integer("seed", 0, "Seed for initialisation and dropout.")
+flags.DEFINE_integer(
+    "checkpoint_every_steps",
+    500,
+    "Save a checkpoint every this many updates (windows) of an epoch, and at its end.",
+    lower_bound=1,
+)
+flags.DEFINE_integer(
+    "windows_per_call",
+    WINDOWS_PER_CALL,
+    "Windows per compiled call: fewer calls, less overhead; the numbers do not change.",
+    lower_bound=1,
+)
+flags.DEFINE_boolean(
+    "fused_lstm", True, "Use the fused LSTM (lstm.py); --nofused_lstm: keras.layers.LSTM."
+)
+flags.DEFINE_boolean(
+    "deterministic",
+    False,
+    "Deterministic TensorFlow ops: a resumed run gives bitwise the results of an "
+    "uninterrupted one.",
+)
+
 flags.DEFINE_string(
     "ptb_dir",
     None,
@@ -63,27 +92,38 @@ flags.DEFINE_string("data_dir", "data", "Where TFDS keeps the prepared PTB datas
 
 
 def config_from_flags(**overrides) -> Config:
-    """The --config preset with --mode's overrides and every given field flag applied."""
+    """The --config preset with --mode's window length and every given field flag applied."""
+    config = get_config(FLAGS.config, **overrides)
     if FLAGS.mode is not None:
-        overrides = {**truncation.get_mode(FLAGS.mode)[0], **overrides}
-    for field in dataclasses.fields(Config):
-        value = FLAGS[field.name].value
-        if value is not None:
-            overrides[field.name] = value
-    return get_config(FLAGS.config, **overrides)
+        config = truncation.get_mode(FLAGS.mode).apply(config)
+    fields = {f.name: FLAGS[f.name].value for f in dataclasses.fields(Config)}
+    return dataclasses.replace(config, **{k: v for k, v in fields.items() if v is not None})
 
 
 def truncation_from_flags() -> truncation.Truncation:
     """--mode's state handling, with --carry_state and --truncation_schedule applied."""
     result = truncation.TBPTT
     if FLAGS.mode is not None:
-        result = truncation.get_mode(FLAGS.mode)[1]
+        result = truncation.get_mode(FLAGS.mode).truncation
     if FLAGS.carry_state is not None:
         result = dataclasses.replace(result, carry_state=FLAGS.carry_state)
     if FLAGS.truncation_schedule is not None:
         schedule, ramp = truncation.parse_schedule(FLAGS.truncation_schedule)
         result = dataclasses.replace(result, schedule=schedule, ramp=ramp)
     return result
+
+
+def spec_from_flags(**config_overrides) -> RunSpec:
+    """The run the flags describe; config_overrides apply before the field flags."""
+    return RunSpec(
+        config=config_from_flags(**config_overrides),
+        truncation=truncation_from_flags(),
+        seed=FLAGS.seed,
+        checkpoint_every_steps=FLAGS.checkpoint_every_steps,
+        windows_per_call=FLAGS.windows_per_call,
+        fused_lstm=FLAGS.fused_lstm,
+        deterministic=FLAGS.deterministic,
+    )
 
 
 def corpus_from_flags() -> reader.Corpus:
@@ -105,28 +145,6 @@ def corpus_from_flags() -> reader.Corpus:
                 reader.UNK,
             )
     return corpus
-
-
-def check_workdir(workdir: str) -> None:
-    """Refuses a work directory that cannot be created or written, without creating it.
-
-    Raises:
-      ConfigError: workdir, or the nearest existing directory above it, is a file or is
-        not writable.
-    """
-    path = os.path.abspath(workdir)
-    existing = path
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        raise ConfigError(
-            f"cannot use --workdir={workdir}: {existing} is a file, not a directory; "
-            "choose another --workdir."
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(
-            f"cannot use --workdir={workdir}: {existing} is not writable; choose another --workdir."
-        )
 
 
 def exit_with(message: str, exit_code: int) -> NoReturn:
@@ -151,6 +169,14 @@ def parse_flags(argv: list[str]) -> list[str]:
 def run(main) -> None:
     """`app.run(main)`, with bad input ending in one clear line instead of a traceback."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's own info lines (e.g. one per checkpoint save, "Sharding callback
+    # duration") would drown the training log; its warnings stay.
+    logging.get_absl_logger().addFilter(
+        lambda record: (
+            record.levelno >= std_logging.WARNING
+            or f"{os.sep}tensorflow{os.sep}" not in record.pathname
+        )
+    )
 
     def guarded_main(argv):
         if len(argv) > 1:

@@ -2,19 +2,22 @@
 
     python -m ptb_rnn.train --config=small --workdir=runs/small [--ptb_dir=DIR]
 
-The config, data and truncation flags are in ptb_rnn/cli.py. This command adds:
+The config, data, truncation and run flags are in ptb_rnn/cli.py, among them:
 
-  --workdir                 where everything goes: results.json (at the end),
-                            model.weights.h5, tensorboard/, checkpoints/.
   --seed                    initial weights and dropout masks.
   --checkpoint_every_steps  save a checkpoint every this many updates (windows) of an
                             epoch; one is also saved at each epoch end. Default 500.
-  --restart                 delete what an earlier run wrote in --workdir and start over.
   --deterministic           tf.config.experimental.enable_op_determinism(): a run
                             killed at any point and resumed ends with the same
                             results.json perplexities and weights, bit for bit, as one
                             not stopped. (On CPU the XLA-compiled steps were bitwise
                             reproducible without it too; only the flag promises it.)
+
+This command adds:
+
+  --workdir                 where everything goes: results.json (at the end),
+                            model.weights.h5, tensorboard/, checkpoints/.
+  --restart                 delete what an earlier run wrote in --workdir and start over.
 
 Run the same command again after a crash, a kill or Ctrl-C and training continues from
 the latest checkpoint in --workdir (the log says from which epoch and step). A work
@@ -36,24 +39,11 @@ import signal
 
 from absl import flags
 
-from ptb_rnn import cli
+from ptb_rnn import cli, files
 
 flags.DEFINE_string("workdir", "runs/default", "Where results, weights and checkpoints go.")
-flags.DEFINE_integer("seed", 0, "Seed for initialisation and dropout.")
-flags.DEFINE_integer(
-    "checkpoint_every_steps",
-    500,
-    "Save a checkpoint every this many updates (windows) of an epoch, and at its end.",
-    lower_bound=1,
-)
 flags.DEFINE_boolean(
     "restart", False, "Delete the checkpoints and results in --workdir and start over."
-)
-flags.DEFINE_boolean(
-    "deterministic",
-    False,
-    "Deterministic TensorFlow ops: a resumed run gives bitwise the results of an "
-    "uninterrupted one.",
 )
 FLAGS = flags.FLAGS
 
@@ -78,31 +68,27 @@ def stop_on_signals() -> list[int]:
 
 def main(argv):
     del argv
-    config = cli.config_from_flags()
-    truncation = cli.truncation_from_flags()
-    cli.check_workdir(FLAGS.workdir)
+    spec = cli.spec_from_flags()
+    files.check_writable(FLAGS.workdir)
     corpus = cli.corpus_from_flags()
-    truncation.check_corpus(config, corpus)
+    spec.check(corpus)
+    if FLAGS.restart:
+        files.start_over(FLAGS.workdir)
     # Imported once the input is known to be good: TensorFlow writes start-up lines to
     # stderr when imported, and a bad input should end in one line.
-    from ptb_rnn import loop
+    from ptb_rnn import callbacks, trainer
 
     received = stop_on_signals()
     try:
-        loop.train_and_evaluate(
-            config,
+        trainer.train_and_evaluate(
+            spec,
             corpus,
             FLAGS.workdir,
-            seed=FLAGS.seed,
-            truncation=truncation,
-            checkpoint_every_steps=FLAGS.checkpoint_every_steps,
-            restart=FLAGS.restart,
-            deterministic=FLAGS.deterministic,
-            should_stop=lambda: bool(received),
+            callbacks=[callbacks.StopOnRequest(lambda: bool(received))],
         )
-    except loop.Diverged as e:
+    except callbacks.Diverged as e:
         cli.fail(str(e), exit_code=1)
-    except loop.Interrupted as e:
+    except callbacks.Interrupted as e:
         cli.exit_with(f"{signal.Signals(received[0]).name}: {e}", 128 + received[0])
 
 

@@ -28,7 +28,6 @@ and the window length changes inside an epoch, with the state carried across the
 
 import dataclasses
 
-from ptb_rnn import reader
 from ptb_rnn.config import Config, ConfigError
 
 RAMP_PREFIX = "ramp:"
@@ -59,18 +58,9 @@ class Truncation:
         """The window length at the end of training (the one the model ends up with)."""
         return self.schedule[-1] if self.schedule else num_steps
 
-    def check_corpus(self, config: Config, corpus: reader.Corpus) -> None:
-        """Checks that the corpus fits the config and this truncation.
-
-        Raises:
-          reader.DataError: the vocabulary is larger than vocab_size, or the training
-            split cannot fill one window of the longest length training uses, or the
-            validation split one of the final length.
-        """
-        reader.check_vocabulary(corpus, config.vocab_size)
-        longest = max(self.schedule) if self.schedule else config.num_steps
-        reader.ptb_producer(corpus.train, config.batch_size, longest)
-        reader.ptb_producer(corpus.valid, config.batch_size, self.final_num_steps(config.num_steps))
+    def longest_num_steps(self, num_steps: int) -> int:
+        """The longest window training uses."""
+        return max(self.schedule) if self.schedule else num_steps
 
     def window_lengths(
         self, epoch: int, num_epochs: int, batch_len: int, num_steps: int
@@ -125,20 +115,39 @@ def parse_schedule(text: str) -> tuple[tuple[int, ...], bool]:
 # The tutorial's: windows of the config's num_steps, state carried.
 TBPTT = Truncation()
 
-# Named training modes: config overrides and the state handling.
+
+@dataclasses.dataclass(frozen=True)
+class Mode:
+    """A named training mode: a window length and a state handling.
+
+    Attributes:
+      truncation: the state handling and window-length schedule.
+      num_steps: the window length; None keeps the config's.
+    """
+
+    truncation: Truncation = TBPTT
+    num_steps: int | None = None
+
+    def apply(self, config: Config) -> Config:
+        """The config with this mode's window length."""
+        if self.num_steps is None:
+            return config
+        return dataclasses.replace(config, num_steps=self.num_steps)
+
+
 MODES = {
-    "tbptt": ({}, TBPTT),
-    "stateless_one_step": ({"num_steps": 1}, Truncation(carry_state=False)),
-    "one_step_carry": ({"num_steps": 1}, Truncation()),
-    "windows_reset": ({}, Truncation(carry_state=False)),
-    "tbptt_k5": ({"num_steps": 5}, TBPTT),
-    "tbptt_k35": ({"num_steps": 35}, TBPTT),
-    "curriculum": ({}, Truncation(schedule=(1, 2, 5, 10, 20), ramp=True)),
+    "tbptt": Mode(),
+    "stateless_one_step": Mode(Truncation(carry_state=False), num_steps=1),
+    "one_step_carry": Mode(num_steps=1),
+    "windows_reset": Mode(Truncation(carry_state=False)),
+    "tbptt_k5": Mode(num_steps=5),
+    "tbptt_k35": Mode(num_steps=35),
+    "curriculum": Mode(Truncation(schedule=(1, 2, 5, 10, 20), ramp=True)),
 }
 
 
-def get_mode(name: str) -> tuple[dict, Truncation]:
-    """The config overrides and Truncation of a named mode."""
+def get_mode(name: str) -> Mode:
+    """A named mode of MODES."""
     if name not in MODES:
         raise ConfigError(f"unknown mode {name!r}; choose one of {', '.join(MODES)}.")
     return MODES[name]

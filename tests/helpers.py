@@ -1,4 +1,4 @@
-"""What several tests share: where the PTB corpus is, and tiny corpora."""
+"""What several tests share: where the PTB corpus is, tiny corpora and a tiny model."""
 
 import os
 import shutil
@@ -8,6 +8,7 @@ import sys
 import numpy as np
 
 from ptb_rnn import reader
+from ptb_rnn.config import Config, get_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The original PTB files; CI and offline machines keep them beside the project.
@@ -65,3 +66,30 @@ def run_module(module: str, *flags: str, timeout: int = 300) -> subprocess.Compl
         cwd=ROOT,
         timeout=timeout,
     )
+
+
+# The tutorial's reader_test ids, spelled with letters: id 0 is "a", id 6 is "g".
+TUTORIAL_IDS = [4, 3, 2, 1, 0, 5, 6, 1, 1, 1, 1, 0, 3, 4, 1]
+LETTERS = list("abcdefg")
+
+
+def shapes_config(**overrides) -> Config:
+    """The small config shrunk to fold TUTORIAL_IDS as the tutorial's test does."""
+    fields = dict(hidden_size=3, vocab_size=7, num_layers=2, batch_size=3, num_steps=2)
+    return get_config("small", **{**fields, **overrides})
+
+
+def tiny_config(**overrides) -> Config:
+    """The small config (2 layers, 20 steps, no dropout) shrunk to 6 units and 20 words."""
+    return get_config("small", **{"hidden_size": 6, "vocab_size": 20, **overrides})
+
+
+def tiny_model(batch_size: int = 2, seed: int | None = None, **overrides):
+    """A built `PTBModel` of `tiny_config(**overrides)`; seed fixes its initial weights."""
+    import keras
+
+    from ptb_rnn.model import PTBModel
+
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    return PTBModel(tiny_config(**overrides)).build_for(batch_size)

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import loop
+from ptb_rnn import steps
 from ptb_rnn.config import get_config
 from ptb_rnn.lstm import UNROLL_LIMIT, FusedLSTM
 from ptb_rnn.model import PTBModel
@@ -88,7 +88,7 @@ class SameTrainingAsKerasLSTMTest(tf.test.TestCase):
         for fused_lstm in (True, False):
             keras.utils.set_random_seed(0)
             model = PTBModel(config, fused_lstm=fused_lstm).build_for(config.batch_size)
-            train_steps = loop.make_train_steps(model, loop.make_optimizer(config))
+            train_steps = steps.make_train_steps(model, steps.make_optimizer(config))
             rng = np.random.default_rng(0)
             shape = (3, config.batch_size, config.num_steps)
             xs = rng.integers(0, config.vocab_size, shape).astype(np.int32)

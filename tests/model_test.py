@@ -52,5 +52,12 @@ class ModelTest(tf.test.TestCase):
         self.assertNotAllClose(inference[0], training)
 
 
+class FlopsTest(tf.test.TestCase):
+    def test_small_config_flops_per_word(self):
+        model = PTBModel(get_config("small")).build_for(1)
+        # softmax 2*200*10000 + 2 layers x 2*(200*800 + 200*800) = 4,000,000 + 1,280,000
+        self.assertEqual(model.forward_flops_per_word(), 5_280_000)
+
+
 if __name__ == "__main__":
     tf.test.main()

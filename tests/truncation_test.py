@@ -1,10 +1,8 @@
 import numpy as np
-import tensorflow as tf
 from absl.testing import absltest
 
-from ptb_rnn import loop, reader, truncation
+from ptb_rnn import reader, truncation
 from ptb_rnn.config import ConfigError, get_config
-from ptb_rnn.model import PTBModel
 
 
 class ScheduleTest(absltest.TestCase):
@@ -47,56 +45,18 @@ class ScheduleTest(absltest.TestCase):
         self.assertLess(39 - len(columns), lengths[-1])
 
 
-class StatefulnessTest(tf.test.TestCase):
-    def predictions_per_step(self, carry_state, ids):
-        """Losses of consecutive one-step windows, through the loop's compiled steps."""
-        tf.keras.utils.set_random_seed(0)
-        model = PTBModel(get_config("small", hidden_size=6, vocab_size=20)).build_for(1)
-        eval_steps = loop.make_eval_steps(model, carry_state)
-        xs = np.array(ids[:-1]).reshape(-1, 1, 1)  # (num_windows, batch_size 1, num_steps 1)
-        ys = np.array(ids[1:]).reshape(-1, 1, 1)
-        losses, _ = eval_steps(xs, ys, model.zero_state(1))
-        return losses.numpy()
+class ModeTest(absltest.TestCase):
+    def test_a_mode_sets_the_window_length_and_keeps_the_rest(self):
+        config = get_config("small")
+        stateless = truncation.get_mode("stateless_one_step")
+        self.assertEqual(stateless.apply(config).num_steps, 1)
+        self.assertEqual(stateless.apply(config).hidden_size, 200)
+        self.assertFalse(stateless.truncation.carry_state)
+        self.assertIs(truncation.get_mode("curriculum").apply(config), config)
 
-    def test_stateless_one_step_ignores_earlier_words(self):
-        a = self.predictions_per_step(False, [1, 2, 3, 4, 5])
-        b = self.predictions_per_step(False, [9, 8, 7, 4, 5])
-        self.assertEqual(a[-1], b[-1])  # predicting 5 from 4 alone
-        self.assertNotEqual(a[0], b[0])
-
-    def test_carried_state_remembers_earlier_words(self):
-        a = self.predictions_per_step(True, [1, 2, 3, 4, 5])
-        b = self.predictions_per_step(True, [9, 8, 7, 4, 5])
-        self.assertNotEqual(a[-1], b[-1])
-
-    def test_one_step_carry_cuts_the_gradient_at_each_step(self):
-        model = PTBModel(get_config("small", hidden_size=6, vocab_size=20)).build_for(1)
-        embedding = model.embedding.embeddings
-        with tf.GradientTape() as tape:
-            x1, y1, x2, y2 = (tf.constant([[word]]) for word in (1, 2, 2, 3))
-            _, state = loop.window_loss(model, x1, y1, model.zero_state(1), training=True)
-            loss, _ = loop.window_loss(model, x2, y2, state, training=True)
-        grad = tf.convert_to_tensor(tape.gradient(loss, embedding))
-        self.assertAllEqual(grad[1], tf.zeros([6]))  # word 1 reached the loss only via state
-        self.assertGreater(float(tf.reduce_max(tf.abs(grad[2]))), 0.0)
-
-
-class EvaluateResetTest(tf.test.TestCase):
-    def test_reset_every_k_equals_windows_from_zero_state(self):
-        # A large init_scale, so that the state makes a visible difference.
-        config = get_config("small", hidden_size=6, vocab_size=20, init_scale=1.0)
-        model = PTBModel(config).build_for(1)
-        ids = np.random.default_rng(0).integers(0, 20, 23)
-        eval_steps = loop.make_eval_steps(model)
-        # 22 predictions: windows of 5 from a zero state, then a tail of 2.
-        costs = 0.0
-        for start in range(0, 22, 5):
-            x, y = ids[start : min(start + 5, 22)], ids[start + 1 : min(start + 6, 23)]
-            logits, _ = model(x[np.newaxis], model.zero_state(1))
-            costs += float(loop.sequence_loss(logits, y[np.newaxis]))
-        expected = np.exp(costs / 22)
-        self.assertAllClose(loop.evaluate_stream(eval_steps, model, ids, reset_every=5), expected)
-        self.assertNotAllClose(loop.evaluate_stream(eval_steps, model, ids), expected)
+    def test_unknown_mode(self):
+        with self.assertRaisesRegex(ConfigError, "unknown mode 'bptt'; choose one of tbptt, "):
+            truncation.get_mode("bptt")
 
 
 if __name__ == "__main__":

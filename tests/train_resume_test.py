@@ -1,4 +1,4 @@
-"""Checkpoints, resuming, stop signals and the divergence guard, run as a user runs them.
+"""Resuming, stop signals and the divergence guard of the training command, as a user runs them.
 
 The runs use the test config (1 layer of 2 units) with dropout on a generated corpus:
 698 windows per epoch at batch_size 20, a checkpoint every 10 of them, and calls capped
@@ -17,14 +17,8 @@ import time
 
 import h5py
 import helpers
-import keras
 import numpy as np
-import tensorflow as tf
 from absl.testing import absltest
-
-from ptb_rnn import loop, reader
-from ptb_rnn.config import get_config
-from ptb_rnn.model import PTBModel
 
 WINDOWS_PER_EPOCH = 698
 FLAGS = [
@@ -77,64 +71,6 @@ def read_weights(workdir):
             )
         )
     return weights
-
-
-class StopAndContinue(Exception):
-    pass
-
-
-class EpochStateTest(tf.test.TestCase):
-    def setUp(self):
-        super().setUp()
-        self.batches = reader.ptb_producer(np.arange(123) % 20, batch_size=3, num_steps=4)
-        self.assertEqual(self.batches.epoch_size, 10)
-
-    def train_model(self):
-        keras.utils.set_random_seed(1)
-        config = get_config("small", hidden_size=6, vocab_size=20, keep_prob=0.5)
-        model = PTBModel(config).build_for(3)
-        return model, loop.make_train_steps(model, loop.make_optimizer(config))
-
-    def test_calls_end_at_every_multiple_of_break_every(self):
-        model, _ = self.train_model()
-        steps = []
-        loop.run_epoch(
-            loop.make_eval_steps(model),
-            model,
-            self.batches,
-            windows_per_call=3,
-            break_every=5,
-            after_call=lambda epoch_state, losses: steps.append(epoch_state.step),
-        )
-        self.assertEqual(steps, [3, 5, 8, 10])
-
-    def test_epoch_continued_from_its_state_ends_as_an_uninterrupted_one(self):
-        model, train_steps = self.train_model()
-        uninterrupted = loop.run_epoch(train_steps, model, self.batches, windows_per_call=5)
-        expected_weights = [w.numpy() for w in model.weights]
-
-        def stop_at_step_5(epoch_state, losses):
-            if epoch_state.step == 5:
-                raise StopAndContinue
-
-        model, train_steps = self.train_model()
-        epoch_state = loop.EpochState(model.zero_state(3))
-        with self.assertRaises(StopAndContinue):
-            loop.run_epoch(
-                train_steps,
-                model,
-                self.batches,
-                windows_per_call=5,
-                epoch_state=epoch_state,
-                after_call=stop_at_step_5,
-            )
-        self.assertEqual((epoch_state.step, epoch_state.iters), (5, 20))
-        continued = loop.run_epoch(
-            train_steps, model, self.batches, windows_per_call=5, epoch_state=epoch_state
-        )
-        self.assertEqual(continued[0], uninterrupted[0])  # the perplexity
-        for actual, expected in zip(model.weights, expected_weights):
-            self.assertAllEqual(actual, expected)
 
 
 class ResumeTest(absltest.TestCase):

@@ -6,16 +6,6 @@ import sys
 import helpers
 from absl.testing import absltest
 
-from ptb_rnn.config import get_config
-from ptb_rnn.model import PTBModel
-
-
-class FlopsTest(absltest.TestCase):
-    def test_small_config_flops_per_word(self):
-        model = PTBModel(get_config("small")).build_for(1)
-        # softmax 2*200*10000 + 2 layers x 2*(200*800 + 200*800) = 4,000,000 + 1,280,000
-        self.assertEqual(model.forward_flops_per_word(), 5_280_000)
-
 
 class BenchCliTest(absltest.TestCase):
     def test_prints_table_and_writes_json(self):

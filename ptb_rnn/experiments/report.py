@@ -1,0 +1,163 @@
+"""What the experiments measured, as experiments.md and a PNG of learning curves.
+
+# Why backpropagate through time? Measured
+Setup: ...
+## PTB: the picked learning rate of each mode            results_table
+## PTB: the learning-rate grid (validation perplexity)   grid_table
+## Echo task: what the state carries and ...            echo_table
+"""
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ptb_rnn import files
+from ptb_rnn.experiments import echo
+from ptb_rnn.experiments.grid import Run, best_runs
+
+PTB_PNG = "experiments_ptb.png"  # beside experiments.md, which links to it
+
+
+def grid_table(runs: list[Run]) -> list[str]:
+    """Markdown: validation perplexity of every mode at every learning rate.
+
+    Each mode's pick is in bold; a run that diverged shows "diverged", a learning rate
+    a mode was not run at "–".
+    """
+    learning_rates = sorted({run.learning_rate for run in runs})
+    picked = {(run.mode, run.learning_rate) for run in best_runs(runs)}
+    lines = [
+        "| mode | " + " | ".join(f"lr {lr:g}" for lr in learning_rates) + " |",
+        "|---|" + "---|" * len(learning_rates),
+    ]
+    for mode in dict.fromkeys(run.mode for run in runs):
+        cells = []
+        for lr in learning_rates:
+            found = [r for r in runs if r.mode == mode and r.learning_rate == lr]
+            if not found:
+                cell = "–"
+            elif found[0].diverged:
+                cell = "diverged"
+            else:
+                cell = f"{found[0].selection_perplexity:.1f}"
+            cells.append(f"**{cell}**" if (mode, lr) in picked else cell)
+        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def results_table(runs: list[Run]) -> list[str]:
+    """Markdown: each run (none diverged) under both evaluation protocols."""
+    lines = [
+        "| mode | k | carry | lr | train | valid (carried) | valid (as trained) "
+        "| test (carried) | test (as trained) | words/s | wall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        h = run.history
+        carried, trained = h.eval["carried"], h.eval["trained_state"]
+        lines.append(
+            f"| {run.mode} | {run.num_steps} | {'yes' if h.truncation['carry_state'] else 'no'} "
+            f"| {run.learning_rate:g} | {h.train_perplexity[-1]:.1f} "
+            f"| {carried['valid']:.1f} | {trained['valid']:.1f} "
+            f"| {carried['test']:.1f} | {trained['test']:.1f} "
+            f"| {h.words_per_second:.0f} | {h.wall_seconds / 60:.1f} min |"
+        )
+    return lines
+
+
+def echo_table(rows: list[dict]) -> list[str]:
+    """Markdown: answer perplexity of each echo run (from `echo.run_echo`), by protocol
+    and where the key is."""
+    lines = [
+        "| delay D | k | trained with carry | carried: key in same window | carried: key in "
+        "earlier window | reset: key in same window | reset: key in earlier window "
+        "| all-word test ppl |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        if row["answers"] is None:
+            cells = ["diverged"] * 5
+        else:
+            cells = [
+                "–" if p is None else f"{p:.2f}"
+                for protocol in ("carried", "reset")
+                for p in row["answers"][protocol].values()
+            ]
+            cells.append(f"{row['test_perplexity']:.2f}")
+        lines.append(
+            f"| {row['delay']} | {row['num_steps']} | {'yes' if row['carry_state'] else 'no'} "
+            f"| {' | '.join(cells)} |"
+        )
+    return lines
+
+
+def plot_curves(runs: list[Run], path: str, title: str) -> None:
+    """Draws validation perplexity against words seen and against wall time to a PNG.
+
+    Args:
+      runs: the runs to draw, one line each; none diverged.
+      path: the PNG, written atomically.
+      title: the figure's title.
+    """
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    by_words, by_time = figure.subplots(1, 2, sharey=True)
+    for run in runs:
+        h = run.history
+        label = f"{run.mode} (k={run.num_steps}, lr {run.learning_rate:g})"
+        by_words.plot(h.train_words, h.valid_perplexity, marker="o", label=label)
+        by_time.plot(np.array(h.elapsed_seconds) / 60, h.valid_perplexity, marker="o")
+    by_words.set_xlabel("training words seen")
+    by_time.set_xlabel("wall time (minutes, training + per-epoch validation)")
+    by_words.set_ylabel("validation perplexity (state as trained)")
+    by_words.set_yscale("log")
+    if runs:
+        by_words.legend(fontsize=8)
+    for axes in (by_words, by_time):
+        axes.grid(True, which="both", alpha=0.3)
+    figure.suptitle(title)
+    with files.atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100, format="png")
+
+
+def write_report(path: str, ptb_runs: list[Run], echo_rows: list[dict], setup: str) -> None:
+    """Writes experiments.md (atomically).
+
+    Args:
+      path: the markdown file; the PTB section links to PTB_PNG beside it.
+      ptb_runs: every run of the grid, from `grid.run_grid`; none: no PTB section.
+      echo_rows: from `echo.run_echo`; none: no echo section.
+      setup: the paragraph under the title.
+    """
+    lines = ["# Why backpropagate through time? Measured", "", setup, ""]
+    if ptb_runs:
+        lines += [
+            "## PTB: the picked learning rate of each mode",
+            "",
+            *results_table(best_runs(ptb_runs)),
+            "",
+            "k: window length (truncation). carry: the state flows from window to window. "
+            "carried: batch size 1, state carried over the whole split (the tutorial's test "
+            "protocol). as trained: state reset every k words for models trained without carry "
+            "(the same as carried otherwise). train: last epoch's running perplexity.",
+            "",
+            f"![learning curves]({PTB_PNG})",
+            "",
+            "## PTB: the learning-rate grid (validation perplexity, state as trained)",
+            "",
+            *grid_table(ptb_runs),
+            "",
+        ]
+    if echo_rows:
+        lines += [
+            "## Echo task: what the state carries and what the truncated gradient can learn",
+            "",
+            *echo_table(echo_rows),
+            "",
+            f"Answer perplexity: over the answer positions only; {len(echo.KEYS)} is chance "
+            "(the key is one of four), 1 is perfect recall. The test stream is read at batch "
+            "size 1 in windows of k words, the state carried between windows or reset at each; "
+            "an answer's key lies in the same window or in an earlier one. Setup: a 1-layer "
+            f"LSTM with 32 units, {echo.ECHO_WORDS} training words x {echo.ECHO_EPOCHS} epochs, "
+            "learning rate 1, batch size 20.",
+            "",
+        ]
+    files.write_text(path, "\n".join(lines))

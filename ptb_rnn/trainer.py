@@ -1,0 +1,187 @@
+"""Training and evaluation with truncated backpropagation through time (TBPTT).
+
+`train_and_evaluate` reads like a table of contents: build the model and the compiled
+steps, resume from the latest checkpoint if there is one, train epoch after epoch with
+the tutorial's learning-rate schedule, evaluate at batch size 1, write results.json.
+The work inside lives in one module per job:
+
+    steps.py       the loss summed over time steps, SGD with global-norm clipping, and
+                   the compiled train/eval steps (backprop cut at each window's edge)
+    epoch.py       one pass over an epoch's windows, the LSTM state carried between calls
+    evaluate.py    the batch-size-1 stream protocols
+    callbacks.py   the divergence guard, checkpoints, summaries, stop on request
+    checkpoint.py  what a checkpoint holds
+    history.py     the record of the run (results.json)
+    files.py       the work directory's layout, atomic writing
+"""
+
+import dataclasses
+import os
+import time
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from ptb_rnn import callbacks as callbacks_lib
+from ptb_rnn import evaluate, files, reader, steps
+from ptb_rnn.checkpoint import RunCheckpoints
+from ptb_rnn.epoch import EpochState, run_epoch
+from ptb_rnn.history import History
+from ptb_rnn.model import PTBModel
+from ptb_rnn.spec import RunSpec
+
+
+def train_and_evaluate(
+    spec: RunSpec,
+    corpus: reader.Corpus,
+    workdir: str,
+    callbacks: list[callbacks_lib.Callback] = (),
+) -> History:
+    """Trains with the tutorial's recipe, evaluates, and writes workdir/results.json.
+
+    Each epoch: train perplexity, then validation perplexity in the training layout
+    (batch_size rows, windows of the final truncation length) with the state handled as
+    in training. At the end, valid and test perplexity at batch_size 1 under two
+    protocols: "carried" (the tutorial's: the state carried through the whole split)
+    and "trained_state" (the state handled as in training: carried, or reset every
+    num_steps words). The final weights go to workdir/model.weights.h5.
+
+    Args:
+      spec: the run; `spec.check(corpus)` must have passed.
+      corpus: the three splits.
+      workdir: where results.json, the weights, summaries and checkpoints go. With
+        spec.checkpoint_every_steps set, training resumes from the latest checkpoint
+        found there.
+      callbacks: called after the trainer's own (guard, checkpoints, summaries).
+
+    Returns:
+      The History written to results.json.
+
+    Raises:
+      ConfigError: workdir holds checkpoints of a different run.
+      callbacks.Diverged: the loss became NaN or infinite; the latest checkpoint, if
+        any, is the last one before.
+      callbacks.Interrupted: a callback asked to stop (a checkpoint was saved first).
+    """
+    config = spec.config
+    os.makedirs(workdir, exist_ok=True)
+    if spec.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(spec.seed)
+    model = PTBModel(config, fused_lstm=spec.fused_lstm).build_for(config.batch_size)
+    optimizer = steps.make_optimizer(config)
+    optimizer.build(model.trainable_variables)
+
+    history = History(dataclasses.asdict(config), dataclasses.asdict(spec.truncation))
+    zero_state = model.zero_state(config.batch_size)
+    progress = callbacks_lib.Progress(0, EpochState(zero_state), history, config.max_max_epoch)
+    checkpoints = None
+    if spec.checkpoint_every_steps is not None:
+        checkpoints = _resume(spec, corpus, workdir, model, optimizer, progress)
+    hooks = [callbacks_lib.DivergenceGuard(model, checkpoints)]  # first: never save a bad state
+    if checkpoints is not None:
+        hooks.append(callbacks_lib.Checkpointing(checkpoints, spec.checkpoint_every_steps))
+    hooks.append(callbacks_lib.Summaries(os.path.join(workdir, files.SUMMARY_DIR)))
+    hooks = callbacks_lib.CallbackList([*hooks, *callbacks])
+    start_time = time.time() - progress.history.seconds_so_far - progress.epoch_state.seconds
+    try:
+        _train(spec, corpus, model, optimizer, progress, hooks, start_time)
+        weights_path = os.path.join(workdir, files.WEIGHTS_FILE)
+        with files.atomic_path(weights_path) as temporary:
+            model.save_weights(temporary)
+        evaluation = _evaluate(spec, corpus, model, progress, hooks)
+    except callbacks_lib.StopRequested as stop:
+        saved = hooks.on_stop(progress) or "nothing was saved (checkpoints are off)."
+        raise callbacks_lib.Interrupted(f"stopped {stop.where}, {saved}") from None
+    history = progress.history
+    history.finish(evaluation, time.time() - start_time)
+    logging.info("Test Perplexity: %.3f", history.test_perplexity)
+    files.write_json(os.path.join(workdir, files.RESULTS_FILE), history.to_json())
+    return history
+
+
+def _resume(spec, corpus, workdir, model, optimizer, progress) -> RunCheckpoints:
+    """Opens the run's checkpoints; restores the latest into the model and progress."""
+    checkpoints = RunCheckpoints(
+        os.path.join(workdir, files.CHECKPOINT_DIR), model, optimizer, spec.config.batch_size
+    )
+    identity = spec.identity(corpus)
+    if not checkpoints.latest:
+        files.write_identity(workdir, identity)
+        return checkpoints
+    files.check_same_run(workdir, identity)
+    progress.epoch, progress.epoch_state, progress.history = checkpoints.restore()
+    if progress.epoch < progress.num_epochs:
+        where = f"epoch {progress.epoch + 1}, step {progress.epoch_state.step}"
+    else:
+        where = "training is finished, evaluating"
+    logging.info("Resuming from %s: %s", checkpoints.latest, where)
+    return checkpoints
+
+
+def _train(spec, corpus, model, optimizer, progress, hooks, start_time) -> None:
+    """Trains the remaining epochs, each followed by validation in the training layout."""
+    config, truncation = spec.config, spec.truncation
+    train_batches = reader.ptb_producer(corpus.train, config.batch_size, config.num_steps)
+    valid_batches = reader.ptb_producer(corpus.valid, config.batch_size, spec.eval_num_steps)
+    train_steps = steps.make_train_steps(model, optimizer, truncation.carry_state)
+    # Validation in the training layout handles the state as training does.
+    valid_steps = steps.make_eval_steps(model, truncation.carry_state)
+    for epoch in range(progress.epoch, config.max_max_epoch):
+        learning_rate = config.learning_rate_at(epoch)
+        optimizer.learning_rate.assign(learning_rate)
+        window_lengths = truncation.window_lengths(
+            epoch, config.max_max_epoch, train_batches.batch_len, config.num_steps
+        )
+        progress.epoch_size, progress.learning_rate = len(window_lengths), learning_rate
+        logging.info(
+            "Epoch: %d Learning rate: %.3f num_steps: %s",
+            epoch + 1,
+            learning_rate,
+            ",".join(str(k) for k in sorted(set(window_lengths))),
+        )
+        train_perplexity, wps = run_epoch(
+            train_steps,
+            model,
+            train_batches,
+            window_lengths,
+            spec.windows_per_call,
+            verbose=True,
+            epoch_state=progress.epoch_state,
+            break_every=spec.checkpoint_every_steps,
+            after_call=lambda _, losses, num_steps: hooks.after_call(progress, losses, num_steps),
+        )
+        valid_perplexity, _ = run_epoch(valid_steps, model, valid_batches)
+        logging.info(
+            "Epoch: %d Train Perplexity: %.3f Valid Perplexity: %.3f (%.0f wps)",
+            epoch + 1,
+            train_perplexity,
+            valid_perplexity,
+            wps,
+        )
+        words = progress.history.words_so_far + sum(window_lengths) * config.batch_size
+        progress.history.add_epoch(
+            learning_rate, train_perplexity, valid_perplexity, wps, words, time.time() - start_time
+        )
+        progress.epoch = epoch + 1
+        progress.epoch_state = EpochState(model.zero_state(config.batch_size))
+        hooks.after_epoch(progress)
+
+
+def _evaluate(spec, corpus, model, progress, hooks) -> dict:
+    """Valid and test perplexity at batch size 1, state carried and state as trained."""
+    stream_steps = steps.make_eval_steps(model)
+    reset_every = None if spec.truncation.carry_state else spec.eval_num_steps
+    evaluation = {"carried": {}, "trained_state": {}}
+    for split in ("valid", "test"):
+        hooks.before_evaluation(progress, split)
+        ids = getattr(corpus, split)
+        carried = evaluate.evaluate_stream(stream_steps, model, ids)
+        evaluation["carried"][split] = carried
+        evaluation["trained_state"][split] = (
+            carried
+            if reset_every is None
+            else evaluate.evaluate_stream(stream_steps, model, ids, reset_every=reset_every)
+        )
+    return evaluation

@@ -1,0 +1,102 @@
+"""The experiments from the command line: the grid, its report, divergence, bad input."""
+
+import os
+
+import helpers
+from absl.testing import absltest
+
+from ptb_rnn import files
+
+TINY = ["--config=test", "--vocab_size=31", "--noecho"]
+
+
+class GridTest(absltest.TestCase):
+    def setUp(self):
+        super().setUp()
+        tmp = self.create_tempdir().full_path
+        corpus = helpers.random_corpus(os.path.join(tmp, "corpus"), 200, 30, 30)
+        self.out = os.path.join(tmp, "out")
+        self.flags = [*TINY, f"--data_path={corpus}", "--epochs=2", "--train_fraction=0.5"]
+        self.flags.append(f"--output_dir={self.out}")
+
+    def run_experiments(self, *flags):
+        return helpers.run_module("ptb_rnn.experiments", *self.flags, *flags)
+
+    def read_report(self):
+        with open(os.path.join(self.out, "experiments.md")) as f:
+            return f.read()
+
+    def test_two_mode_grid_writes_table_and_png(self):
+        modes = ["--modes=tbptt,stateless_one_step", "--learning_rates=1"]
+        result = self.run_experiments(*modes)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        report = self.read_report()
+        self.assertIn("| tbptt | 2 | yes |", report)
+        self.assertIn("| stateless_one_step | 1 | no |", report)
+        self.assertIn("| mode | lr 1 |", report)
+        with open(os.path.join(self.out, "experiments_ptb.png"), "rb") as f:
+            png = f.read()
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertGreater(len(png), 20_000)
+        runs = sorted(os.listdir(os.path.join(self.out, "runs", "tbptt")))
+        self.assertEqual(runs, ["lr_1"])
+
+        # A second call finds every run finished and only rewrites the report.
+        results = os.path.join(self.out, "runs", "tbptt", "lr_1", files.RESULTS_FILE)
+        mtime = os.path.getmtime(results)
+        result = self.run_experiments(*modes)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("Epoch: 1", result.stderr)
+        self.assertEqual(os.path.getmtime(results), mtime)
+
+    def test_a_diverging_learning_rate_shows_in_the_grid_and_is_not_picked(self):
+        result = self.run_experiments("--modes=tbptt", "--learning_rates=1,1e6")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        report = self.read_report()
+        self.assertRegex(report, r"\| tbptt \| \*\*[0-9.]+\*\* \| diverged \|")
+        self.assertIn("| tbptt | 2 | yes | 1 |", report)
+        diverged = os.path.join(self.out, "runs", "tbptt", "lr_1e+06", "diverged.json")
+        self.assertStartsWith(
+            files.read_json(diverged)["message"], "training diverged at epoch 1, step "
+        )
+
+
+class BadInputTest(absltest.TestCase):
+    """Every input is checked before TensorFlow is imported: one line, exit code 2."""
+
+    def test_one_line_on_stderr_and_nothing_written(self):
+        tmp = self.create_tempdir().full_path
+        # 20 lines of 3 to 9 words and their <eos>: 152 words, rows of 7 at batch_size 20.
+        corpus = helpers.random_corpus(os.path.join(tmp, "corpus"), 20, 10, 30)
+        out = os.path.join(tmp, "out")
+        cases = {
+            "--learning_rates=1,fast": "error: cannot read --learning_rates=1,fast; give numbers "
+            "above 0 separated by commas, e.g. 0.5,1,2.",
+            "--learning_rates=-1": "error: cannot read --learning_rates=-1; give numbers "
+            "above 0 separated by commas, e.g. 0.5,1,2.",
+            "--train_fraction=0": "error: --train_fraction must be in (0, 1], got 0.0.",
+            "--modes=tbptt,tbtt": "error: unknown mode 'tbtt'; choose one of tbptt, "
+            "stateless_one_step, one_step_carry, windows_reset, tbptt_k5, tbptt_k35, curriculum.",
+            "--mode=tbptt": "error: --mode does not apply to the experiments: each mode sets its "
+            "own truncation; choose the modes with --modes.",
+            # tbptt's windows of 2 words fit; tbptt_k35's do not.
+            "--modes=tbptt,tbptt_k35": "error: epoch_size == 0: 152 ids cannot fill one window "
+            "of batch_size 20 x num_steps 35; decrease batch_size or num_steps.",
+        }
+        for flag, message in cases.items():
+            with self.subTest(flag):
+                result = helpers.run_module(
+                    "ptb_rnn.experiments",
+                    *TINY,
+                    f"--data_path={corpus}",
+                    "--train_fraction=1",
+                    f"--output_dir={out}",
+                    flag,
+                )
+                self.assertEqual(result.returncode, 2)
+                self.assertEqual(result.stderr, message + "\n")
+                self.assertFalse(os.path.exists(out))
+
+
+if __name__ == "__main__":
+    absltest.main()

@@ -1,0 +1,45 @@
+"""figure.py: the PNG's size follows the layout, and a missing directory is a clear error."""
+
+import os
+
+import helpers
+from absl.testing import absltest
+from matplotlib import image
+
+from ptb_rnn import reader
+from ptb_rnn.config import get_config
+from ptb_rnn.shapes import describe, figure
+
+
+class DrawTest(absltest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        config = get_config(
+            "small", hidden_size=3, vocab_size=7, num_layers=2, batch_size=3, num_steps=2
+        )
+        cls.description = describe.describe(
+            helpers.TUTORIAL_IDS,
+            helpers.LETTERS,
+            config,
+            num_windows=2,
+            source="helpers.TUTORIAL_IDS",
+        )
+
+    def test_png_size_follows_the_layout(self):
+        png = os.path.join(self.create_tempdir().full_path, "shapes.png")
+        figure.draw(self.description, png)
+        # 3 rows, 5 columns shown (two windows of 2, and y's last), at 100 dpi:
+        # width max(14, 2.5 + 1.05 * 5) = 14 inches; height 1.6 for the stream,
+        # 0.55 * 3 + 1.2 = 2.85 for the rows, max(4.2, 0.35 * 3 + 2) = 4.2 for the block.
+        height, width, _ = image.imread(png).shape
+        self.assertEqual((width, height), (1400, 865))
+
+    def test_missing_directory_is_an_error(self):
+        directory = os.path.join(self.create_tempdir().full_path, "no", "such")
+        with self.assertRaisesRegex(reader.DataError, f"{directory} does not exist"):
+            figure.draw(self.description, os.path.join(directory, "shapes.png"))
+
+
+if __name__ == "__main__":
+    absltest.main()

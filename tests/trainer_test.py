@@ -1,0 +1,104 @@
+import json
+import os
+import unittest
+
+import helpers
+import numpy as np
+import tensorflow as tf
+
+from ptb_rnn import callbacks, files, reader, trainer
+from ptb_rnn.config import get_config
+from ptb_rnn.spec import RunSpec
+
+
+class Recorder(callbacks.Callback):
+    """Records every moment the trainer calls back, as (moment, epoch, step)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def after_call(self, progress, losses, num_steps):
+        self.calls.append(("after_call", progress.epoch, progress.epoch_state.step))
+
+    def after_epoch(self, progress):
+        self.calls.append(("after_epoch", progress.epoch, progress.epoch_state.step))
+
+    def before_evaluation(self, progress, split):
+        self.calls.append((f"before_evaluation {split}", progress.epoch, None))
+
+
+def small_corpus(directory):
+    """13 words; at batch_size 4, num_steps 2 the training split gives 54 windows."""
+    return reader.load_corpus(helpers.random_corpus(directory, 60, 10, 12))
+
+
+class TrainAndEvaluateTest(tf.test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.workdir = self.create_tempdir().full_path
+        self.corpus = small_corpus(os.path.join(self.workdir, "corpus"))
+        self.config = get_config("test", vocab_size=13, batch_size=4)
+
+    def test_learning_rate_follows_the_schedule(self):
+        config = get_config("test", vocab_size=13, max_epoch=2, max_max_epoch=4, batch_size=4)
+        history = trainer.train_and_evaluate(RunSpec(config), self.corpus, self.workdir)
+        self.assertEqual(history.learning_rate, [1.0, 1.0, 0.5, 0.25])
+        self.assertLen(history.valid_perplexity, 4)
+        with open(os.path.join(self.workdir, files.RESULTS_FILE)) as f:
+            self.assertEqual(json.load(f)["test_perplexity"], history.test_perplexity)
+
+    def test_callbacks_are_called_after_every_call_epoch_and_before_evaluation(self):
+        recorder = Recorder()
+        spec = RunSpec(self.config, windows_per_call=20)
+        trainer.train_and_evaluate(spec, self.corpus, self.workdir, callbacks=[recorder])
+        self.assertEqual(
+            recorder.calls,
+            [
+                ("after_call", 0, 20),
+                ("after_call", 0, 40),
+                ("after_call", 0, 54),
+                ("after_epoch", 1, 0),
+                ("before_evaluation valid", 1, None),
+                ("before_evaluation test", 1, None),
+            ],
+        )
+
+    def test_the_guard_runs_before_checkpoints_and_other_callbacks(self):
+        # The first window is fine; the update after it, a million times too large,
+        # makes the second window's loss explode.
+        config = get_config("test", vocab_size=13, batch_size=4, learning_rate=1e6)
+        recorder = Recorder()
+        spec = RunSpec(config, checkpoint_every_steps=1, windows_per_call=1)
+        with self.assertRaisesRegex(callbacks.Diverged, "epoch 1, step 2 "):
+            trainer.train_and_evaluate(spec, self.corpus, self.workdir, callbacks=[recorder])
+        self.assertEqual(recorder.calls, [("after_call", 0, 1)])  # never saw step 2
+        with open(os.path.join(self.workdir, "checkpoints", "checkpoint")) as f:
+            self.assertIn('"ckpt-1"', f.readline())  # step 1, not the diverged step 2
+
+    def test_stop_request_saves_a_checkpoint_where_it_stopped(self):
+        spec = RunSpec(self.config, checkpoint_every_steps=5)
+        asked = []
+        stop = callbacks.StopOnRequest(lambda: asked.append(1) or len(asked) == 3)
+        with self.assertRaisesRegex(
+            callbacks.Interrupted,
+            r"^stopped at epoch 1, step 15 of 54, checkpoint saved in .*/checkpoints; run the "
+            r"same command again to resume\.$",
+        ):
+            trainer.train_and_evaluate(spec, self.corpus, self.workdir, callbacks=[stop])
+        with open(os.path.join(self.workdir, "checkpoints", "checkpoint")) as f:
+            self.assertIn('"ckpt-3"', f.readline())  # steps 5, 10, 15
+        self.assertFalse(os.path.exists(os.path.join(self.workdir, files.RESULTS_FILE)))
+
+    @unittest.skipUnless(helpers.HAVE_PTB, f"PTB not found in {helpers.PTB_DIR}")
+    def test_one_epoch_of_test_config_on_ptb(self):
+        history = trainer.train_and_evaluate(
+            RunSpec(get_config("test")), reader.load_corpus(helpers.PTB_DIR), self.workdir
+        )
+        for perplexities in (history.train_perplexity, history.valid_perplexity):
+            self.assertTrue(np.isfinite(perplexities[0]))
+        # A uniform guess over 10000 words has perplexity 10000; 2 units learn word frequencies.
+        self.assertLess(history.test_perplexity, 1000)
+
+
+if __name__ == "__main__":
+    tf.test.main()
