@@ -9,11 +9,13 @@ own callbacks, e.g. `StopOnRequest`. Any callback may raise to end the run.
 """
 
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
+from ptb_rnn import evaluate, steps
 from ptb_rnn.checkpoint import RunCheckpoints
 from ptb_rnn.epoch import EpochState
 from ptb_rnn.history import History
@@ -201,6 +203,56 @@ class Summaries(Callback):
             tf.summary.scalar("valid_perplexity", history.valid_perplexity[-1])
             tf.summary.scalar("train_words_per_second", history.train_words_per_second[-1])
         self.writer.flush()
+
+
+class ValidationCurve(Callback):
+    """Validation perplexity at batch size 1, several times an epoch, into history.curve.
+
+    Points are measured after the first call that reaches each 1/points_per_epoch of
+    the epoch (so a point may come up to windows_per_call windows late; its `words`
+    say exactly where it is). Each has the two protocols of the final evaluation:
+    "carried" (the tutorial's) and "trained_state" (reset every reset_every words, for
+    a model trained without carry; equal to carried otherwise). The points go into the
+    history, so they are checkpointed with it and a resumed run does not repeat them.
+
+    Args:
+      model: the model being trained.
+      valid_ids: the validation split, 1-D ids.
+      batch_size: the training batch size (words per window row).
+      reset_every: None if the model carries its state, else its window length.
+      points_per_epoch: e.g. 4: every quarter epoch.
+    """
+
+    def __init__(self, model, valid_ids, batch_size: int, reset_every, points_per_epoch: int):
+        self.model = model
+        self.valid_ids = valid_ids
+        self.batch_size = batch_size
+        self.reset_every = reset_every
+        self.points_per_epoch = points_per_epoch
+        self.eval_steps = steps.make_eval_steps(model)
+
+    def after_call(self, progress, losses, num_steps):
+        history, epoch_state = progress.history, progress.epoch_state
+        done = sum(1 for point in history.curve if point["epoch"] == progress.epoch + 1)
+        mark = math.ceil(progress.epoch_size * (done + 1) / self.points_per_epoch)
+        if done == self.points_per_epoch or epoch_state.step < mark:
+            return
+        carried = evaluate.evaluate_stream(self.eval_steps, self.model, self.valid_ids)
+        trained_state = carried
+        if self.reset_every is not None:
+            trained_state = evaluate.evaluate_stream(
+                self.eval_steps, self.model, self.valid_ids, reset_every=self.reset_every
+            )
+        history.curve.append(
+            {
+                "epoch": progress.epoch + 1,
+                "step": epoch_state.step,
+                "words": history.words_so_far + epoch_state.iters * self.batch_size,
+                "train_seconds": history.train_seconds_so_far + epoch_state.seconds,
+                "carried": carried,
+                "trained_state": trained_state,
+            }
+        )
 
 
 class StopOnRequest(Callback):

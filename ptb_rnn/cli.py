@@ -3,7 +3,8 @@
 Every tool reads the same flags, defined here once: `--config` picks a preset and
 `--<field>` overrides any field of it; `--mode`, `--carry_state` and
 `--truncation_schedule` set the truncation; `--seed`, `--checkpoint_every_steps`,
-`--windows_per_call`, `--fused_lstm` and `--deterministic` the rest of the run
+`--windows_per_call`, `--fused_lstm`, `--curve_points_per_epoch` and `--deterministic` the
+rest of the run
 (`spec_from_flags` builds the `RunSpec`); `--ptb_dir`, `--data_path` and `--data_dir`
 choose where the corpus comes from.
 
@@ -69,6 +70,13 @@ flags.DEFINE_integer(
 flags.DEFINE_boolean(
     "fused_lstm", True, "Use the fused LSTM (lstm.py); --nofused_lstm: keras.layers.LSTM."
 )
+flags.DEFINE_integer(
+    "curve_points_per_epoch",
+    0,
+    "Measure validation perplexity at batch size 1 this many times an epoch during "
+    "training (results.json's curve); 0: only at the end.",
+    lower_bound=0,
+)
 flags.DEFINE_boolean(
     "deterministic",
     False,
@@ -123,6 +131,7 @@ def spec_from_flags(**config_overrides) -> RunSpec:
         windows_per_call=FLAGS.windows_per_call,
         fused_lstm=FLAGS.fused_lstm,
         deterministic=FLAGS.deterministic,
+        curve_points_per_epoch=FLAGS.curve_points_per_epoch,
     )
 
 

@@ -95,11 +95,10 @@ def check_same_run(workdir: str, identity: dict) -> None:
       ConfigError: the saved identity differs, or there is none.
     """
     saved = read_json(os.path.join(workdir, CHECKPOINT_DIR, RUN_FILE))
-    if saved == identity:
-        return
     if saved is None:
         what = f"no {RUN_FILE} to say which run they belong to"
     else:
+        # A field missing from an older run.json reads as None, its default.
         differences = []
         for part in ("config", "truncation"):
             for name, value in identity[part].items():
@@ -110,6 +109,8 @@ def check_same_run(workdir: str, identity: dict) -> None:
             differences.append(f"seed {saved.get('seed')} there, {identity['seed']} here")
         if saved.get("corpus_sha256") != identity["corpus_sha256"]:
             differences.append("another corpus")
+        if not differences:
+            return
         what = ", ".join(differences)
     raise ConfigError(
         f"{workdir} holds checkpoints of a different run ({what}); pass --restart to "

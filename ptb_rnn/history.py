@@ -24,6 +24,10 @@ class History:
         in the tutorial; valid is measured in the training layout at the epoch end.
       train_words: words trained on so far, at the end of each epoch.
       elapsed_seconds: wall time so far, at the end of each epoch.
+      train_seconds: training time so far (the compiled calls only: no validation,
+        checkpoints or start-up), at the end of each epoch.
+      curve: validation points measured during training (`callbacks.ValidationCurve`),
+        each {"epoch", "step", "words", "train_seconds", "carried", "trained_state"}.
       machine: `machine_description()`.
       eval: after training, {"carried": {"valid": p, "test": p}, "trained_state": ...}
         (see `trainer.train_and_evaluate`); None before.
@@ -40,6 +44,8 @@ class History:
     train_words_per_second: list[float] = dataclasses.field(default_factory=list)
     train_words: list[int] = dataclasses.field(default_factory=list)
     elapsed_seconds: list[float] = dataclasses.field(default_factory=list)
+    train_seconds: list[float] = dataclasses.field(default_factory=list)
+    curve: list[dict] = dataclasses.field(default_factory=list)
     machine: dict = dataclasses.field(default_factory=lambda: machine_description())
     eval: dict | None = None
     test_perplexity: float | None = None
@@ -58,6 +64,10 @@ class History:
     def seconds_so_far(self) -> float:
         return self.elapsed_seconds[-1] if self.elapsed_seconds else 0.0
 
+    @property
+    def train_seconds_so_far(self) -> float:
+        return self.train_seconds[-1] if self.train_seconds else 0.0
+
     def add_epoch(
         self,
         learning_rate: float,
@@ -66,14 +76,16 @@ class History:
         words_per_second: float,
         train_words: int,
         elapsed_seconds: float,
+        train_seconds: float,
     ) -> None:
-        """Records a finished epoch."""
+        """Records a finished epoch (words and seconds are totals so far)."""
         self.learning_rate.append(learning_rate)
         self.train_perplexity.append(train_perplexity)
         self.valid_perplexity.append(valid_perplexity)
         self.train_words_per_second.append(words_per_second)
         self.train_words.append(train_words)
         self.elapsed_seconds.append(elapsed_seconds)
+        self.train_seconds.append(train_seconds)
 
     def finish(self, evaluation: dict, wall_seconds: float) -> None:
         """Records the final evaluation ({"carried": ..., "trained_state": ...})."""
@@ -88,7 +100,7 @@ class History:
 
     @classmethod
     def from_json(cls, value: dict) -> "History":
-        """The History that `to_json` gave value from."""
+        """The History that `to_json` gave value from (or an older results.json)."""
         return cls(**value)
 
 

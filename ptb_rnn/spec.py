@@ -12,7 +12,7 @@ Its fields are of two kinds. What decides the numbers (config, truncation, seed 
 corpus) is the run's `identity`: a work directory holding another identity's checkpoints
 is refused. How they are computed (windows per call, the checkpoint interval, the LSTM
 implementation, determinism, the distribution strategy) is not part of it, so a run can
-be resumed with a different computation layout.
+be resumed with a different computation layout; nor is what is measured along the way.
 
 This module does not import TensorFlow.
 """
@@ -49,6 +49,8 @@ class RunSpec:
       fused_lstm: `lstm.FusedLSTM` (default) or `keras.layers.LSTM`: the same
         mathematics, a different speed.
       deterministic: deterministic TensorFlow ops (for the whole process).
+      curve_points_per_epoch: measure validation perplexity at batch size 1 this many
+        times an epoch during training (`callbacks.ValidationCurve`); 0: only at the end.
       strategy: how training is spread over devices; only "one_device" today.
     """
 
@@ -59,6 +61,7 @@ class RunSpec:
     windows_per_call: int = WINDOWS_PER_CALL
     fused_lstm: bool = True
     deterministic: bool = False
+    curve_points_per_epoch: int = 0
     strategy: str = "one_device"
 
     def identity(self, corpus: reader.Corpus) -> dict:
@@ -100,3 +103,9 @@ class RunSpec:
     def eval_num_steps(self) -> int:
         """The window length of validation in the training layout: training's last."""
         return self.truncation.final_num_steps(self.config.num_steps)
+
+    @property
+    def reset_every(self) -> int | None:
+        """How a batch-size-1 stream is read "as trained": None (the state carried
+        throughout) or every how many words the state restarts from zeros."""
+        return None if self.truncation.carry_state else self.eval_num_steps

@@ -53,7 +53,8 @@ def train_and_evaluate(
       workdir: where results.json, the weights, summaries and checkpoints go. With
         spec.checkpoint_every_steps set, training resumes from the latest checkpoint
         found there.
-      callbacks: called after the trainer's own (guard, checkpoints, summaries).
+      callbacks: called after the trainer's own (the divergence guard, the validation
+        curve, checkpoints, summaries, in that order).
 
     Returns:
       The History written to results.json.
@@ -79,11 +80,7 @@ def train_and_evaluate(
     checkpoints = None
     if spec.checkpoint_every_steps is not None:
         checkpoints = _resume(spec, corpus, workdir, model, optimizer, progress)
-    hooks = [callbacks_lib.DivergenceGuard(model, checkpoints)]  # first: never save a bad state
-    if checkpoints is not None:
-        hooks.append(callbacks_lib.Checkpointing(checkpoints, spec.checkpoint_every_steps))
-    hooks.append(callbacks_lib.Summaries(os.path.join(workdir, files.SUMMARY_DIR)))
-    hooks = callbacks_lib.CallbackList([*hooks, *callbacks])
+    hooks = _callbacks(spec, corpus, workdir, model, checkpoints, callbacks)
     start_time = time.time() - progress.history.seconds_so_far - progress.epoch_state.seconds
     try:
         _train(spec, corpus, model, optimizer, progress, hooks, start_time)
@@ -118,6 +115,25 @@ def _resume(spec, corpus, workdir, model, optimizer, progress) -> RunCheckpoints
         where = "training is finished, evaluating"
     logging.info("Resuming from %s: %s", checkpoints.latest, where)
     return checkpoints
+
+
+def _callbacks(spec, corpus, workdir, model, checkpoints, callbacks):
+    """The trainer's callbacks, in the order it guarantees, then the caller's."""
+    hooks = [callbacks_lib.DivergenceGuard(model, checkpoints)]  # first: never save a bad state
+    if spec.curve_points_per_epoch:  # before checkpoints, which then hold its points
+        hooks.append(
+            callbacks_lib.ValidationCurve(
+                model,
+                corpus.valid,
+                spec.config.batch_size,
+                spec.reset_every,
+                spec.curve_points_per_epoch,
+            )
+        )
+    if checkpoints is not None:
+        hooks.append(callbacks_lib.Checkpointing(checkpoints, spec.checkpoint_every_steps))
+    hooks.append(callbacks_lib.Summaries(os.path.join(workdir, files.SUMMARY_DIR)))
+    return callbacks_lib.CallbackList([*hooks, *callbacks])
 
 
 def _train(spec, corpus, model, optimizer, progress, hooks, start_time) -> None:
@@ -162,7 +178,13 @@ def _train(spec, corpus, model, optimizer, progress, hooks, start_time) -> None:
         )
         words = progress.history.words_so_far + sum(window_lengths) * config.batch_size
         progress.history.add_epoch(
-            learning_rate, train_perplexity, valid_perplexity, wps, words, time.time() - start_time
+            learning_rate,
+            train_perplexity,
+            valid_perplexity,
+            wps,
+            words,
+            elapsed_seconds=time.time() - start_time,
+            train_seconds=progress.history.train_seconds_so_far + progress.epoch_state.seconds,
         )
         progress.epoch = epoch + 1
         progress.epoch_state = EpochState(model.zero_state(config.batch_size))
@@ -172,7 +194,7 @@ def _train(spec, corpus, model, optimizer, progress, hooks, start_time) -> None:
 def _evaluate(spec, corpus, model, progress, hooks) -> dict:
     """Valid and test perplexity at batch size 1, state carried and state as trained."""
     stream_steps = steps.make_eval_steps(model)
-    reset_every = None if spec.truncation.carry_state else spec.eval_num_steps
+    reset_every = spec.reset_every
     evaluation = {"carried": {}, "trained_state": {}}
     for split in ("valid", "test"):
         hooks.before_evaluation(progress, split)

@@ -19,6 +19,7 @@ The training modes compared in `ptb_rnn.experiments`:
 | tbptt_k5           | 5       | yes   | the tutorial with shorter windows              |
 | tbptt_k35          | 35      | yes   | the tutorial with longer windows               |
 | curriculum         | 1 .. 20 | yes   | k grows during training (`ramp:1,2,5,10,20`)   |
+| curriculum_epoch1  | 1 .. 20 | yes   | k grows during the first epoch only, then 20   |
 
 A truncation schedule is either per epoch, `"1,2,5,10,20"` (epoch e trains with the
 e-th value, the last one repeating), or a ramp over the whole run, `"ramp:1,2,5,10,20"`
@@ -42,11 +43,14 @@ class Truncation:
         (gradient stopped at the edge); otherwise every window starts from zeros.
       schedule: window lengths; empty means the config's num_steps throughout.
       ramp: the schedule spreads over the whole run instead of one value per epoch.
+      ramp_epochs: with ramp, spread it over this many epochs instead of the whole
+        run (the last value holds after them).
     """
 
     carry_state: bool = True
     schedule: tuple[int, ...] = ()
     ramp: bool = False
+    ramp_epochs: int | None = None
 
     def __post_init__(self):
         if any(k < 1 for k in self.schedule):
@@ -92,7 +96,7 @@ class Truncation:
         if not self.schedule:
             return num_steps
         if self.ramp:
-            stage = int(progress / num_epochs * len(self.schedule))
+            stage = int(progress / (self.ramp_epochs or num_epochs) * len(self.schedule))
         else:
             stage = int(progress)
         return self.schedule[min(stage, len(self.schedule) - 1)]
@@ -143,6 +147,7 @@ MODES = {
     "tbptt_k5": Mode(num_steps=5),
     "tbptt_k35": Mode(num_steps=35),
     "curriculum": Mode(Truncation(schedule=(1, 2, 5, 10, 20), ramp=True)),
+    "curriculum_epoch1": Mode(Truncation(schedule=(1, 2, 5, 10, 20), ramp=True, ramp_epochs=1)),
 }
 
 

@@ -16,7 +16,7 @@ class RunCheckpointsTest(tf.test.TestCase):
         checkpoints = RunCheckpoints(directory, model, optimizer, batch_size=2)
         lstm_state = tuple((tf.fill([2, 6], 0.5), tf.fill([2, 6], -0.5)) for _ in range(2))
         history = History({"num_steps": 20}, {"carry_state": True})
-        history.add_epoch(1.0, 300.0, 200.0, 5000.0, 929580, 60.0)
+        history.add_epoch(1.0, 300.0, 200.0, 5000.0, 929580, 60.0, 55.0)
         saved_weights = [w.numpy() for w in model.weights]
         checkpoints.save(1, EpochState(lstm_state, 7, 123.5, 140, 2.5), history)
         self.assertEqual(checkpoints.last_saved, (1, 7))

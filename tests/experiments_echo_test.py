@@ -97,7 +97,7 @@ class AnswerPerplexitiesTest(tf.test.TestCase):
 def write_finished_run(workdir, test_perplexity, answers=None):
     """A finished run's results.json, and answers.json if answers are given."""
     history = History(dataclasses.asdict(get_config("test")), {"carry_state": True})
-    history.add_epoch(1.0, 7.0, 6.0, 50_000.0, NUM_WORDS, 30.0)
+    history.add_epoch(1.0, 7.0, 6.0, 50_000.0, NUM_WORDS, 30.0, 28.0)
     history.finish({"carried": {"valid": 5.0, "test": test_perplexity}}, 60.0)
     files.write_json(os.path.join(workdir, files.RESULTS_FILE), history.to_json())
     if answers is not None:

@@ -20,7 +20,7 @@ def finished(valid, schedule=()):
         dataclasses.asdict(get_config("small")),
         {"carry_state": True, "schedule": list(schedule), "ramp": False},  # as in JSON
     )
-    history.add_epoch(1.0, 500.0, valid, 3000.0, 1000, 60.0)
+    history.add_epoch(1.0, 500.0, valid, 3000.0, 1000, 60.0, 55.0)
     history.finish(
         {
             "carried": {"valid": valid, "test": valid - 10},
@@ -87,7 +87,10 @@ class RunOnceTest(absltest.TestCase):
         del results["truncation"]
         files.write_json(os.path.join(self.run_dir, files.RESULTS_FILE), results)
         history = grid.run_once(self.spec, self.corpus, self.run_dir)
-        self.assertEqual(history.truncation, {"carry_state": True, "schedule": [], "ramp": False})
+        self.assertEqual(
+            history.truncation,
+            {"carry_state": True, "schedule": [], "ramp": False, "ramp_epochs": None},
+        )
 
     def test_a_recorded_divergence_is_not_trained_again(self):
         files.write_json(os.path.join(self.run_dir, grid.DIVERGED_FILE), {"message": "..."})

@@ -76,7 +76,8 @@ class BadInputTest(absltest.TestCase):
             "above 0 separated by commas, e.g. 0.5,1,2.",
             "--train_fraction=0": "error: --train_fraction must be in (0, 1], got 0.0.",
             "--modes=tbptt,tbtt": "error: unknown mode 'tbtt'; choose one of tbptt, "
-            "stateless_one_step, one_step_carry, windows_reset, tbptt_k5, tbptt_k35, curriculum.",
+            "stateless_one_step, one_step_carry, windows_reset, tbptt_k5, tbptt_k35, curriculum, "
+            "curriculum_epoch1.",
             "--mode=tbptt": "error: --mode does not apply to the experiments: each mode sets its "
             "own truncation; choose the modes with --modes.",
             # tbptt's windows of 2 words fit; tbptt_k35's do not.

@@ -17,8 +17,8 @@ def finished(valid, num_steps=20, carry_state=True):
         dataclasses.asdict(get_config("small", num_steps=num_steps)),
         {"carry_state": carry_state, "schedule": [], "ramp": False},
     )
-    history.add_epoch(2.0, 900.0, 2 * valid, 3000.0, 40_000, 30.0)
-    history.add_epoch(2.0, 420.0, valid, 3400.0, 80_000, 60.0)
+    history.add_epoch(2.0, 900.0, 2 * valid, 3000.0, 40_000, 30.0, 28.0)
+    history.add_epoch(2.0, 420.0, valid, 3400.0, 80_000, 60.0, 56.0)
     history.finish(
         {
             "carried": {"valid": valid + 1, "test": valid - 10},

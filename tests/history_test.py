@@ -6,7 +6,7 @@ from ptb_rnn import history
 class HistoryTest(absltest.TestCase):
     def test_json_round_trip_leaves_out_what_is_not_measured_yet(self):
         record = history.History({"num_steps": 20}, {"carry_state": True}, machine={"cores": 2})
-        record.add_epoch(1.0, 269.4, 179.6, 5688.0, 929580, 170.0)
+        record.add_epoch(1.0, 269.4, 179.6, 5688.0, 929580, 170.0, 163.4)
         value = record.to_json()
         self.assertEqual(
             list(value),
@@ -19,6 +19,8 @@ class HistoryTest(absltest.TestCase):
                 "train_words_per_second",
                 "train_words",
                 "elapsed_seconds",
+                "train_seconds",
+                "curve",
                 "machine",
             ],
         )
@@ -26,8 +28,8 @@ class HistoryTest(absltest.TestCase):
 
     def test_finish_records_the_tutorials_test_number_and_the_mean_speed(self):
         record = history.History({}, {}, machine={})
-        record.add_epoch(1.0, 300.0, 200.0, 5000.0, 100, 10.0)
-        record.add_epoch(1.0, 200.0, 150.0, 7000.0, 200, 20.0)
+        record.add_epoch(1.0, 300.0, 200.0, 5000.0, 100, 10.0, 9.0)
+        record.add_epoch(1.0, 200.0, 150.0, 7000.0, 200, 20.0, 18.0)
         evaluation = {"carried": {"valid": 150.5, "test": 140.5}, "trained_state": {}}
         record.finish(evaluation, wall_seconds=25.0)
         self.assertEqual(record.test_perplexity, 140.5)

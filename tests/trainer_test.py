@@ -89,6 +89,17 @@ class TrainAndEvaluateTest(tf.test.TestCase):
             self.assertIn('"ckpt-3"', f.readline())  # steps 5, 10, 15
         self.assertFalse(os.path.exists(os.path.join(self.workdir, files.RESULTS_FILE)))
 
+    def test_validation_curve_points_during_training(self):
+        spec = RunSpec(self.config, windows_per_call=20, curve_points_per_epoch=2)
+        history = trainer.train_and_evaluate(spec, self.corpus, self.workdir)
+        # Halfway marks at windows 27 and 54; calls end at 20, 40, 54.
+        self.assertEqual([point["step"] for point in history.curve], [40, 54])
+        self.assertEqual([point["words"] for point in history.curve], [40 * 8, 54 * 8])
+        # The last point is taken after the last update: the final evaluation's number.
+        self.assertEqual(history.curve[-1]["carried"], history.eval["carried"]["valid"])
+        self.assertEqual(history.curve[-1]["trained_state"], history.curve[-1]["carried"])
+        self.assertLessEqual(history.curve[-1]["train_seconds"], history.train_seconds[-1])
+
     @unittest.skipUnless(helpers.HAVE_PTB, f"PTB not found in {helpers.PTB_DIR}")
     def test_one_epoch_of_test_config_on_ptb(self):
         history = trainer.train_and_evaluate(

@@ -28,6 +28,12 @@ class ScheduleTest(absltest.TestCase):
         # at columns 0-4 has length 1, at 5-8 length 2, at 9 or later length 4.
         self.assertEqual(ramp.window_lengths(0, 1, 14, 20), [1, 1, 1, 1, 1, 2, 2, 4])
 
+    def test_a_ramp_over_the_first_epoch_then_the_last_value(self):
+        ramp = truncation.Truncation(schedule=(1, 2, 4), ramp=True, ramp_epochs=1)
+        # Epoch 1 of a 3-epoch run ramps as a 1-epoch run would; epoch 2 is all 4s.
+        self.assertEqual(ramp.window_lengths(0, 3, 14, 20), [1, 1, 1, 1, 1, 2, 2, 4])
+        self.assertEqual(ramp.window_lengths(1, 3, 14, 20), [4, 4, 4])
+
     def test_every_word_once_across_a_change(self):
         data = np.arange(3 * 40)
         batches = reader.ptb_producer(data, batch_size=3, num_steps=1)
