@@ -3,10 +3,9 @@
 Every tool reads the same flags, defined here once: `--config` picks a preset and
 `--<field>` overrides any field of it; `--mode`, `--carry_state` and
 `--truncation_schedule` set the truncation; `--seed`, `--checkpoint_every_steps`,
-`--windows_per_call`, `--fused_lstm`, `--curve_points_per_epoch` and `--deterministic` the
-rest of the run
-(`spec_from_flags` builds the `RunSpec`); `--ptb_dir`, `--data_path` and `--data_dir`
-choose where the corpus comes from.
+`--windows_per_call`, `--fused_lstm`, `--curve_points_per_epoch` and `--deterministic`
+the rest of the run (`spec_from_flags` builds the `RunSpec`); `--ptb_dir`, `--data_path`
+and `--data_dir` choose where the corpus comes from.
 
 A bad input (a flag, the data, the work directory) ends the program with one line on
 stderr, `error: <what was wrong and what to do>`, and exit code 2. This module and

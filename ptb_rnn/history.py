@@ -28,7 +28,7 @@ class History:
         checkpoints or start-up), at the end of each epoch.
       curve: validation points measured during training (`callbacks.ValidationCurve`),
         each {"epoch", "step", "words", "train_seconds", "carried", "trained_state"}.
-      machine: `machine_description()`.
+      machine: the machine the run started on (`machine_description()`).
       eval: after training, {"carried": {"valid": p, "test": p}, "trained_state": ...}
         (see `trainer.train_and_evaluate`); None before.
       test_perplexity: eval["carried"]["test"], the tutorial's number.
@@ -46,7 +46,7 @@ class History:
     elapsed_seconds: list[float] = dataclasses.field(default_factory=list)
     train_seconds: list[float] = dataclasses.field(default_factory=list)
     curve: list[dict] = dataclasses.field(default_factory=list)
-    machine: dict = dataclasses.field(default_factory=lambda: machine_description())
+    machine: dict = dataclasses.field(default_factory=dict)
     eval: dict | None = None
     test_perplexity: float | None = None
     words_per_second: float | None = None

@@ -55,7 +55,7 @@ def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
     )
 
 
-def _over_windows(window_fn, carry_state: bool, jit_compile: bool):
+def over_windows(window_fn, carry_state: bool, jit_compile: bool):
     """Compiles `steps(xs, ys, state) -> (losses, final_state)` over consecutive windows.
 
     xs and ys are (num_windows, batch_size, num_steps); `window_fn(x, y, state) ->
@@ -97,7 +97,7 @@ def make_train_steps(
         optimizer.apply(grads, model.trainable_variables)  # clips to global_clipnorm
         return loss, state
 
-    return _over_windows(train_window, carry_state, jit_compile)
+    return over_windows(train_window, carry_state, jit_compile)
 
 
 def make_eval_steps(model: PTBModel, carry_state: bool = True, jit_compile: bool = True):
@@ -106,7 +106,7 @@ def make_eval_steps(model: PTBModel, carry_state: bool = True, jit_compile: bool
     def eval_window(x, y, state: State):
         return window_loss(model, x, y, state, training=False)
 
-    return _over_windows(eval_window, carry_state, jit_compile)
+    return over_windows(eval_window, carry_state, jit_compile)
 
 
 def make_log_prob_steps(model: PTBModel, jit_compile: bool = True):

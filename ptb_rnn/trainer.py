@@ -27,7 +27,7 @@ from ptb_rnn import callbacks as callbacks_lib
 from ptb_rnn import evaluate, files, reader, steps
 from ptb_rnn.checkpoint import RunCheckpoints
 from ptb_rnn.epoch import EpochState, run_epoch
-from ptb_rnn.history import History
+from ptb_rnn.history import History, machine_description
 from ptb_rnn.model import PTBModel
 from ptb_rnn.spec import RunSpec
 
@@ -74,7 +74,11 @@ def train_and_evaluate(
     optimizer = steps.make_optimizer(config)
     optimizer.build(model.trainable_variables)
 
-    history = History(dataclasses.asdict(config), dataclasses.asdict(spec.truncation))
+    history = History(
+        dataclasses.asdict(config),
+        dataclasses.asdict(spec.truncation),
+        machine=machine_description(),
+    )
     zero_state = model.zero_state(config.batch_size)
     progress = callbacks_lib.Progress(0, EpochState(zero_state), history, config.max_max_epoch)
     checkpoints = None

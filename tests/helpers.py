@@ -5,10 +5,12 @@ import shutil
 import subprocess
 import sys
 
+import keras
 import numpy as np
 
 from ptb_rnn import reader
 from ptb_rnn.config import Config, get_config
+from ptb_rnn.model import PTBModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The original PTB files; CI and offline machines keep them beside the project.
@@ -86,10 +88,6 @@ def tiny_config(**overrides) -> Config:
 
 def tiny_model(batch_size: int = 2, seed: int | None = None, **overrides):
     """A built `PTBModel` of `tiny_config(**overrides)`; seed fixes its initial weights."""
-    import keras
-
-    from ptb_rnn.model import PTBModel
-
     if seed is not None:
         keras.utils.set_random_seed(seed)
     return PTBModel(tiny_config(**overrides)).build_for(batch_size)
