@@ -1,4 +1,4 @@
-# make train | test | data | lint | shapes | experiments | bench
+# make train | test | data | lint | shapes | experiments | bench | sample | evaluate
 # Variables: CONFIG (small|medium|large|test), PTB_DIR (original PTB files, offline),
 # DATA_PATH (any corpus in the tutorial's layout), DATA_DIR (TFDS data), WORKDIR, FLAGS.
 
@@ -24,7 +24,17 @@ PNG ?= docs/shapes.png
 # make bench
 BENCH_CONFIGS ?= small
 
-.PHONY: install data train test lint format shapes experiments bench
+# make sample, make evaluate: the model `make train` left in WORKDIR (its model.keras).
+PRIME ?= the company said
+NUM_WORDS ?= 50
+TEMPERATURE ?= 0.8
+TOP_K ?= 40
+SEED ?= 1
+NUM_SAMPLES ?= 3
+# The text to score: PTB's test split by default (its perplexity is the run's test_perplexity).
+TEXT ?= $(if $(DATA_PATH),$(DATA_PATH)/ptb.test.txt,$(if $(PTB_DIR),$(PTB_DIR)/ptb.test.txt))
+
+.PHONY: install data train test lint format shapes experiments bench sample evaluate
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -60,3 +70,10 @@ experiments: install
 
 bench: install
 	$(PYTHON) -m ptb_rnn.bench --configs=$(BENCH_CONFIGS) --json=results/bench.json $(FLAGS)
+
+sample: install
+	$(PYTHON) -m ptb_rnn.sample --model=$(WORKDIR) --prime="$(PRIME)" --num_words=$(NUM_WORDS) \
+		--temperature=$(TEMPERATURE) --top_k=$(TOP_K) --seed=$(SEED) --num_samples=$(NUM_SAMPLES) $(FLAGS)
+
+evaluate: install
+	$(PYTHON) -m ptb_rnn.evaluate --model=$(WORKDIR) --text_file=$(TEXT) $(FLAGS)

@@ -1,8 +1,8 @@
 """What the trainer calls between compiled calls: safety, checkpoints, summaries, stops.
 
 The trainer decides nothing about checkpoints, summaries or signals: it calls its
-callbacks, in order, at three kinds of moment (after each compiled training call, after
-each epoch, before each final evaluation). The order is the trainer's guarantee: the
+callbacks, in order, at four kinds of moment (after each compiled training call, after
+each epoch, before each final evaluation and after the last). The order is the trainer's guarantee: the
 `DivergenceGuard` runs first, always, so a diverged state is never checkpointed; then
 `Checkpointing` (when the run has a checkpoint interval), `Summaries`, and the caller's
 own callbacks, e.g. `StopOnRequest`. Any callback may raise to end the run.
@@ -78,6 +78,9 @@ class Callback:
     def before_evaluation(self, progress: Progress, split: str) -> None:
         """Before the final batch-size-1 evaluation of a split."""
 
+    def after_evaluation(self, progress: Progress) -> None:
+        """After the final evaluation, before results.json is written."""
+
     def on_stop(self, progress: Progress) -> str | None:
         """The run is stopping on request; returns what was saved, if anything."""
         return None
@@ -100,6 +103,10 @@ class CallbackList(Callback):
     def before_evaluation(self, progress, split):
         for callback in self.callbacks:
             callback.before_evaluation(progress, split)
+
+    def after_evaluation(self, progress):
+        for callback in self.callbacks:
+            callback.after_evaluation(progress)
 
     def on_stop(self, progress):
         saved = [callback.on_stop(progress) for callback in self.callbacks]
@@ -275,3 +282,7 @@ class StopOnRequest(Callback):
     def before_evaluation(self, progress, split):
         if self.should_stop():
             raise StopRequested(f"before the final evaluation on {split}")
+
+    def after_evaluation(self, progress):
+        if self.should_stop():
+            raise StopRequested("after the final evaluation, before writing results")

@@ -3,9 +3,10 @@
 Every tool reads the same flags, defined here once: `--config` picks a preset and
 `--<field>` overrides any field of it; `--mode`, `--carry_state` and
 `--truncation_schedule` set the truncation; `--seed`, `--checkpoint_every_steps`,
-`--windows_per_call`, `--fused_lstm`, `--curve_points_per_epoch` and `--deterministic`
-the rest of the run (`spec_from_flags` builds the `RunSpec`); `--ptb_dir`, `--data_path`
-and `--data_dir` choose where the corpus comes from.
+`--windows_per_call`, `--fused_lstm`, `--softmax`, `--precision`,
+`--curve_points_per_epoch` and `--deterministic` the rest of the run (`spec_from_flags`
+builds the `RunSpec`); `--ptb_dir`, `--data_path` and `--data_dir` choose where the
+corpus comes from.
 
 A bad input (a flag, the data, the work directory) ends the program with one line on
 stderr, `error: <what was wrong and what to do>`, and exit code 2. This module and
@@ -15,19 +16,27 @@ which writes start-up lines to stderr when imported; a tool checks its inputs
 input ends with exactly that one line.
 """
 
+import contextlib
 import dataclasses
 import logging as std_logging
 import os
 import sys
+import tempfile
+import traceback
+from collections.abc import Callable
 from typing import NoReturn
 
 from absl import app, flags, logging
 
-from ptb_rnn import data, reader, truncation
+from ptb_rnn import data, files, reader, truncation
 from ptb_rnn.config import CONFIGS, Config, ConfigError, get_config
 from ptb_rnn.spec import WINDOWS_PER_CALL, RunSpec
 
 FLAGS = flags.FLAGS
+
+# The exit code of an unexpected error (sysexits.h's EX_SOFTWARE): not bad input (2),
+# not divergence (1).
+INTERNAL_ERROR = 70
 
 flags.DEFINE_string("config", "small", f"Preset: one of {', '.join(CONFIGS)}.")
 for _field in dataclasses.fields(Config):
@@ -68,6 +77,18 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_boolean(
     "fused_lstm", True, "Use the fused LSTM (lstm.py); --nofused_lstm: keras.layers.LSTM."
+)
+flags.DEFINE_string(
+    "softmax",
+    "fused",
+    "The softmax layer and loss: fused (softmax.py: one function with a hand-written "
+    "gradient) or dense (keras.layers.Dense and automatic gradients; the same loss).",
+)
+flags.DEFINE_string(
+    "precision",
+    "float32",
+    "float32 (the tutorial's) or mixed_bfloat16: bfloat16 matmul inputs, with float32 "
+    "weights, state, softmax, loss and updates (precision.py).",
 )
 flags.DEFINE_integer(
     "curve_points_per_epoch",
@@ -131,6 +152,8 @@ def spec_from_flags(**config_overrides) -> RunSpec:
         fused_lstm=FLAGS.fused_lstm,
         deterministic=FLAGS.deterministic,
         curve_points_per_epoch=FLAGS.curve_points_per_epoch,
+        softmax=FLAGS.softmax,
+        precision=FLAGS.precision,
     )
 
 
@@ -174,8 +197,28 @@ def parse_flags(argv: list[str]) -> list[str]:
         fail(f"{e}; see --helpfull for the flags.")
 
 
-def run(main) -> None:
-    """`app.run(main)`, with bad input ending in one clear line instead of a traceback."""
+def write_error_log(directory: str | None) -> str:
+    """Writes the current exception's traceback to directory/error.log (or a temporary
+    file if directory is None or cannot be written) and returns its path."""
+    text = traceback.format_exc()
+    if directory is not None and os.path.isdir(directory):
+        path = os.path.join(directory, files.ERROR_LOG)
+        with contextlib.suppress(files.WorkdirError):
+            files.write_text(path, text)
+            return path
+    descriptor, path = tempfile.mkstemp(prefix="ptb_rnn-", suffix=f"-{files.ERROR_LOG}")
+    with os.fdopen(descriptor, "w") as f:
+        f.write(text)
+    return path
+
+
+def run(main, error_log_dir: Callable[[], str | None] = lambda: None) -> None:
+    """`app.run(main)`, with bad input ending in one clear line instead of a traceback.
+
+    Exit codes: 2 for bad input (`reader.DataError`, `ConfigError`), 130 for Ctrl-C, and
+    INTERNAL_ERROR for anything unexpected: one line on stderr, the traceback in
+    error_log_dir()/error.log (or a temporary file).
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # TensorFlow's own info lines (e.g. one per checkpoint save, "Sharding callback
     # duration") would drown the training log; its warnings stay.
@@ -195,5 +238,13 @@ def run(main) -> None:
             fail(str(e))
         except KeyboardInterrupt:
             exit_with("interrupted.", 130)
+        except Exception as e:
+            path = write_error_log(error_log_dir())
+            what = (str(e).strip().splitlines() or [""])[0]
+            exit_with(
+                f"internal error: {type(e).__name__}: {what}; the traceback is in {path}; "
+                "please report it.",
+                INTERNAL_ERROR,
+            )
 
     app.run(guarded_main, flags_parser=parse_flags)

@@ -24,6 +24,7 @@ Glossary (the tutorial's names):
 """
 
 import dataclasses
+import math
 
 
 class ConfigError(ValueError):
@@ -64,6 +65,11 @@ class Config:
                 raise ConfigError(
                     f"{name} must be positive, got {getattr(self, name)}; "
                     f"pass --{name} with a value above 0."
+                )
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(
+                    f"{name} must be a finite number, got {getattr(self, name)}; "
+                    f"pass --{name} with a number."
                 )
         if not 0 < self.keep_prob <= 1:
             raise ConfigError(

@@ -13,10 +13,12 @@ Both build the vocabulary and ids with the same reader functions, so on PTB they
 give identical ids.
 """
 
+import glob
 import hashlib
 import os
+import urllib.request
 
-from ptb_rnn import reader
+from ptb_rnn import files, reader
 
 # The TFDS builder's checksums; read without importing TFDS (see `load_ptb`).
 CHECKSUMS_PATH = os.path.join(os.path.dirname(__file__), "datasets", "ptb", "checksums.tsv")
@@ -31,6 +33,12 @@ def expected_checksums() -> dict[str, tuple[int, str]]:
             _, size, sha256, filename = line.split("\t")
             checksums[filename.strip()] = (int(size), sha256)
     return checksums
+
+
+def download_urls() -> list[str]:
+    """The URLs TFDS downloads the three files from (the first column of checksums.tsv)."""
+    with open(CHECKSUMS_PATH) as f:
+        return [line.split("\t")[0] for line in f if line.strip()]
 
 
 def verify_ptb_dir(ptb_dir: str) -> None:
@@ -62,6 +70,26 @@ def verify_ptb_dir(ptb_dir: str) -> None:
             )
 
 
+def check_download_reachable(timeout_seconds: float = 10) -> None:
+    """Fails fast, with the offline routes, when the PTB files cannot be downloaded.
+
+    Raises:
+      reader.DataError: the first file's URL does not answer within timeout_seconds
+        (TFDS would retry for minutes and end in a traceback).
+    """
+    url = download_urls()[0]
+    try:
+        request = urllib.request.Request(url, method="HEAD")
+        urllib.request.urlopen(request, timeout=timeout_seconds).close()
+    except (OSError, ValueError) as e:  # URLError, timeouts and HTTP errors are OSErrors
+        reason = getattr(e, "reason", None) or e
+        raise reader.DataError(
+            f"cannot reach {url} to download PTB ({reason}); without network pass "
+            "--ptb_dir=DIR with the original PTB files (make train PTB_DIR=DIR), or "
+            "--data_path=DIR with any corpus in the tutorial's layout."
+        ) from None
+
+
 def load_ptb(data_dir: str, ptb_dir: str | None = None, progress_bar: bool = True) -> reader.Corpus:
     """PTB through the TFDS builder, prepared under data_dir.
 
@@ -69,9 +97,19 @@ def load_ptb(data_dir: str, ptb_dir: str | None = None, progress_bar: bool = Tru
       data_dir: where TFDS keeps the prepared dataset and its downloads.
       ptb_dir: a directory with the original files; None downloads them.
       progress_bar: show TFDS's download and preparation bars.
+
+    Raises:
+      reader.DataError: ptb_dir's files are missing or not the originals, or (without
+        ptb_dir) the download URL does not answer.
+      files.WorkdirError: the dataset is not prepared yet and data_dir cannot be written.
     """
+    prepared = glob.glob(os.path.join(data_dir, "ptb", "*", "dataset_info.json"))
+    if not prepared:
+        files.check_writable(data_dir, "--data_dir")
     if ptb_dir is not None:
         verify_ptb_dir(ptb_dir)
+    elif not prepared:
+        check_download_reachable()
     # Imported only now, after the checks: TFDS imports TensorFlow, which writes
     # start-up lines to stderr, and a bad --ptb_dir should end in one line.
     import tensorflow_datasets as tfds

@@ -29,6 +29,8 @@ class History:
       curve: validation points measured during training (`callbacks.ValidationCurve`),
         each {"epoch", "step", "words", "train_seconds", "carried", "trained_state"}.
       machine: the machine the run started on (`machine_description()`).
+      identity: what decides the numbers (`RunSpec.identity`): a work directory whose
+        results.json holds another identity is not trained in (`files.check_same_run`).
       eval: after training, {"carried": {"valid": p, "test": p}, "trained_state": ...}
         (see `trainer.train_and_evaluate`); None before.
       test_perplexity: eval["carried"]["test"], the tutorial's number.
@@ -47,6 +49,7 @@ class History:
     train_seconds: list[float] = dataclasses.field(default_factory=list)
     curve: list[dict] = dataclasses.field(default_factory=list)
     machine: dict = dataclasses.field(default_factory=dict)
+    identity: dict | None = None
     eval: dict | None = None
     test_perplexity: float | None = None
     words_per_second: float | None = None

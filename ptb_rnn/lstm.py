@@ -17,6 +17,9 @@ as Keras computes it (gate order i, f, c, o). What changes is the order of the w
   carrying only (dh, dc), and the gradients of the three weights are each one large
   matmul over all steps at the end, instead of a small matmul per step.
 
+With precision "mixed_bfloat16" every matmul (forward and backward) takes bfloat16
+inputs (`precision.py`); the state, the gates and the weights stay float32.
+
 tests/lstm_test.py checks the loss and every gradient against `keras.layers.LSTM`;
 docs/performance.md has what it buys.
 """
@@ -24,12 +27,14 @@ docs/performance.md has what it buys.
 import keras
 import tensorflow as tf
 
+from ptb_rnn import precision as precision_lib
+
 # Windows longer than this take Keras's own (not unrolled) loop, so that a long window
 # (the test protocol feeds 1000 words per call) does not compile into a huge program.
 UNROLL_LIMIT = 100
 
 
-def lstm_window(inputs, h, c, kernel, recurrent_kernel, bias):
+def lstm_window(inputs, h, c, kernel, recurrent_kernel, bias, precision: str = "float32"):
     """Runs an LSTM over one window, with a hand-written gradient.
 
     Args:
@@ -38,6 +43,7 @@ def lstm_window(inputs, h, c, kernel, recurrent_kernel, bias):
       kernel: (input_size, 4 * units).
       recurrent_kernel: (units, 4 * units).
       bias: (4 * units,).
+      precision: "float32", or "mixed_bfloat16" for bfloat16 matmul inputs.
 
     Returns:
       (outputs, h, c): every step's h, (batch_size, num_steps, units), and the final
@@ -45,13 +51,21 @@ def lstm_window(inputs, h, c, kernel, recurrent_kernel, bias):
     """
     num_steps = inputs.shape[1]
 
+    def matmul(a, b, **transpose):
+        return precision_lib.matmul(a, b, precision, **transpose)
+
+    def einsum(equation, a, b):
+        return precision_lib.einsum(equation, a, b, precision)
+
     @tf.custom_gradient
     def forward(inputs, h0, c0, kernel, recurrent_kernel, bias):
-        projected = tf.einsum("bti,ij->btj", inputs, kernel) + bias  # (B, T, 4 * units)
+        projected = einsum("bti,ij->btj", inputs, kernel) + bias  # (B, T, 4 * units)
+        # Cast once per window, not at every step (a no-op in float32).
+        recurrent = precision_lib.matmul_input(recurrent_kernel, precision)
         h, c = h0, c0
         hs, cs, gates = [], [], []
         for t in range(num_steps):
-            z = projected[:, t] + tf.matmul(h, recurrent_kernel)
+            z = projected[:, t] + matmul(h, recurrent)
             z_i, z_f, z_g, z_o = tf.split(z, 4, axis=-1)
             i, f, g, o = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.tanh(z_g), tf.sigmoid(z_o)
             c = f * c + i * g
@@ -80,14 +94,14 @@ def lstm_window(inputs, h, c, kernel, recurrent_kernel, bias):
                     ],
                     axis=-1,
                 )
-                dh = tf.matmul(dzs[t], recurrent_kernel, transpose_b=True)
+                dh = matmul(dzs[t], recurrent, transpose_b=True)
                 dc = dc * f
             dz = tf.stack(dzs, axis=1)  # (B, T, 4 * units)
             h_prev = tf.stack([h0] + hs[:-1], axis=1)  # (B, T, units)
-            d_kernel = tf.einsum("bti,btj->ij", inputs, dz)
-            d_recurrent_kernel = tf.einsum("btu,btj->uj", h_prev, dz)
+            d_kernel = einsum("bti,btj->ij", inputs, dz)
+            d_recurrent_kernel = einsum("btu,btj->uj", h_prev, dz)
             d_bias = tf.reduce_sum(dz, axis=[0, 1])
-            d_inputs = tf.einsum("btj,ij->bti", dz, kernel)
+            d_inputs = einsum("btj,ij->bti", dz, kernel)
             return d_inputs, dh, dc, d_kernel, d_recurrent_kernel, d_bias
 
         return (tf.stack(hs, axis=1), h, c), backward
@@ -100,10 +114,17 @@ class FusedLSTM(keras.layers.LSTM):
 
     Only the layer this package uses is supported: default activations, no dropout
     inside the cell, no masking, forward in time.
+
+    Args:
+      units: the size of h and c.
+      precision: "float32", or "mixed_bfloat16" for bfloat16 matmul inputs in the
+        windows `lstm_window` runs (longer windows take Keras's loop, in float32).
+      **kwargs: as for `keras.layers.LSTM`.
     """
 
-    def __init__(self, units: int, **kwargs):
+    def __init__(self, units: int, precision: str = "float32", **kwargs):
         super().__init__(units, **kwargs)
+        self.precision = precision
         cell = self.cell
         if (
             cell.activation is not keras.activations.tanh
@@ -130,5 +151,9 @@ class FusedLSTM(keras.layers.LSTM):
             tf.convert_to_tensor(self.cell.kernel),
             tf.convert_to_tensor(self.cell.recurrent_kernel),
             tf.convert_to_tensor(self.cell.bias),
+            self.precision,
         )
         return h, outputs, [h, c]
+
+    def get_config(self):
+        return {**super().get_config(), "precision": self.precision}

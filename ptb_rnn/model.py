@@ -8,10 +8,13 @@ layers (`stateful=False`): the training loop decides whether to carry it from on
 window to the next, cut its gradient, or reset it to zeros.
 """
 
+import dataclasses
+
 import keras
 import numpy as np
 import tensorflow as tf
 
+from ptb_rnn import precision as precision_lib
 from ptb_rnn.config import Config
 from ptb_rnn.lstm import FusedLSTM
 
@@ -19,6 +22,7 @@ from ptb_rnn.lstm import FusedLSTM
 State = tuple[tuple[tf.Tensor, tf.Tensor], ...]
 
 
+@keras.saving.register_keras_serializable(package="ptb_rnn")
 class PTBModel(keras.Model):
     """Embedding, stacked LSTMs and a softmax layer, as in `ptb_word_lm.py`.
 
@@ -31,11 +35,27 @@ class PTBModel(keras.Model):
       config: the model's sizes and dropout.
       fused_lstm: compute the LSTMs with `FusedLSTM` (the same weights and
         mathematics, a faster gradient; see lstm.py) rather than `keras.layers.LSTM`.
+      fused_softmax: the training loss computes the softmax layer and the loss
+        together, with a hand-written gradient (`softmax.fused_sequence_loss`; see
+        `steps.window_loss`), rather than through this layer and automatic gradients.
+      precision: "float32", or "mixed_bfloat16" for bfloat16 matmul inputs with
+        everything else in float32 (see precision.py; needs fused_lstm).
     """
 
-    def __init__(self, config: Config, fused_lstm: bool = True, **kwargs):
+    def __init__(
+        self,
+        config: Config,
+        fused_lstm: bool = True,
+        fused_softmax: bool = False,
+        precision: str = precision_lib.FLOAT32,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        if precision != precision_lib.FLOAT32 and not fused_lstm:
+            raise ValueError(f"precision {precision} needs the fused LSTM (fused_lstm=True).")
         self.config = config
+        self.fused_softmax = fused_softmax
+        self.precision = precision
         init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale)
         rate = 1.0 - config.keep_prob
         self.embedding = keras.layers.Embedding(
@@ -43,6 +63,7 @@ class PTBModel(keras.Model):
         )
         self.input_dropout = keras.layers.Dropout(rate)
         lstm_class = FusedLSTM if fused_lstm else keras.layers.LSTM
+        lstm_options = {"precision": precision} if fused_lstm else {}
         self.lstm_layers = [
             lstm_class(
                 config.hidden_size,
@@ -53,6 +74,7 @@ class PTBModel(keras.Model):
                 bias_initializer="zeros",
                 unit_forget_bias=False,
                 name=f"lstm_{i}",
+                **lstm_options,
             )
             for i in range(config.num_layers)
         ]
@@ -79,13 +101,32 @@ class PTBModel(keras.Model):
           (logits, final_state): logits of shape (batch_size, num_steps, vocab_size)
           and the (h, c) of each layer after the last step.
         """
+        outputs, final_state = self.lstm_outputs(ids, state, training=training)
+        return self.logits(outputs), final_state  # (B, T, V)
+
+    def lstm_outputs(self, ids, state: State, training: bool = False):
+        """Runs one window up to the softmax layer: `call` without the logits.
+
+        Returns:
+          (outputs, final_state): the last LSTM layer's outputs after dropout, shape
+          (batch_size, num_steps, hidden_size), and the (h, c) of each layer.
+        """
         outputs = self.input_dropout(self.embedding(ids), training=training)  # (B, T, H)
         final_state = []
         for lstm, dropout, (h, c) in zip(self.lstm_layers, self.output_dropouts, state):
             outputs, h, c = lstm(outputs, initial_state=[h, c])
             outputs = dropout(outputs, training=training)
             final_state.append((h, c))
-        return self.softmax(outputs), tuple(final_state)  # (B, T, V)
+        return outputs, tuple(final_state)
+
+    def logits(self, outputs):
+        """The softmax layer: logits (B, T, V) from the last LSTM outputs (B, T, H)."""
+        if self.precision == precision_lib.FLOAT32:
+            return self.softmax(outputs)
+        if not self.softmax.built:  # where its first call would build it
+            self.softmax.build(outputs.shape)
+        kernel, bias = self.softmax.kernel, self.softmax.bias
+        return precision_lib.einsum("bth,hv->btv", outputs, kernel, self.precision) + bias
 
     def forward_flops_per_word(self) -> int:
         """FLOPs of the forward pass per word: 2 per weight of every matrix it meets.
@@ -103,3 +144,29 @@ class PTBModel(keras.Model):
         """Creates the weights by running one step on zeros."""
         self(tf.zeros([batch_size, 1], tf.int32), self.zero_state(batch_size))
         return self
+
+    def get_config(self) -> dict:
+        """What `from_config` rebuilds the model from: its Config, as a dict, and options."""
+        return {
+            **super().get_config(),
+            "config": dataclasses.asdict(self.config),
+            "fused_lstm": isinstance(self.lstm_layers[0], FusedLSTM),
+            "fused_softmax": self.fused_softmax,
+            "precision": self.precision,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> "PTBModel":
+        config = dict(config)
+        return cls(Config(**config.pop("config")), **config)
+
+    def get_build_config(self) -> dict | None:
+        """Tells `keras.saving.load_model` to build the model before loading its weights.
+
+        Keras's own build cannot call a model that takes (ids, state): without this, a
+        reloaded model would keep its random initial weights, with only a warning.
+        """
+        return {"batch_size": 1} if self.built else None
+
+    def build_from_config(self, config: dict) -> None:
+        self.build_for(config["batch_size"])

@@ -8,11 +8,12 @@ settings from it, never from flags.
     spec.check(corpus)        # bad input ends here, before TensorFlow is imported
     trainer.train_and_evaluate(spec, corpus, "runs/small")
 
-Its fields are of two kinds. What decides the numbers (config, truncation, seed and the
-corpus) is the run's `identity`: a work directory holding another identity's checkpoints
-is refused. How they are computed (windows per call, the checkpoint interval, the LSTM
-implementation, determinism, the distribution strategy) is not part of it, so a run can
-be resumed with a different computation layout; nor is what is measured along the way.
+Its fields are of two kinds. What decides the numbers (config, truncation, seed, the
+softmax path, the precision and the corpus) is the run's `identity`: a work directory
+holding another identity's checkpoints is refused. How they are computed (windows per
+call, the checkpoint interval, the LSTM implementation, determinism, the distribution
+strategy) is not part of it, so a run can be resumed with a different computation
+layout; nor is what is measured along the way.
 
 This module does not import TensorFlow.
 """
@@ -33,6 +34,12 @@ WINDOWS_PER_CALL = 50
 # Seeds go to keras.utils.set_random_seed, which takes 32 bits.
 MAX_SEED = 2**32 - 1
 
+# The softmax layer and loss: softmax.py's fused one, or Keras Dense + automatic gradient
+# (the default first).
+SOFTMAXES = ("fused", "dense")
+# The matmuls' input precision (precision.py); everything else is float32.
+PRECISIONS = ("float32", "mixed_bfloat16")
+
 
 @dataclasses.dataclass(frozen=True)
 class RunSpec:
@@ -52,6 +59,11 @@ class RunSpec:
       curve_points_per_epoch: measure validation perplexity at batch size 1 this many
         times an epoch during training (`callbacks.ValidationCurve`); 0: only at the end.
       strategy: how training is spread over devices; only "one_device" today.
+      softmax: "fused" (default; `softmax.fused_sequence_loss`, a hand-written
+        gradient) or "dense" (`keras.layers.Dense`, `steps.sequence_loss` and automatic
+        gradients): the same loss to float32 rounding, a different speed.
+      precision: "float32" (the tutorial's) or "mixed_bfloat16": bfloat16 matmul
+        inputs, everything else float32 (precision.py; needs fused_lstm).
     """
 
     config: Config
@@ -63,6 +75,8 @@ class RunSpec:
     deterministic: bool = False
     curve_points_per_epoch: int = 0
     strategy: str = "one_device"
+    softmax: str = "fused"
+    precision: str = "float32"
 
     def identity(self, corpus: reader.Corpus) -> dict:
         """What makes two runs the same run, as JSON values: only the same run may resume."""
@@ -77,26 +91,104 @@ class RunSpec:
             "seed": self.seed,
             "corpus_sha256": digest.hexdigest(),
         }
+        # Runs recorded before these two settings existed were dense and float32:
+        # leaving those values out keeps them resumable (with --softmax=dense).
+        if self.softmax != "dense":
+            identity["softmax"] = self.softmax
+        if self.precision != "float32":
+            identity["precision"] = self.precision
         return json.loads(json.dumps(identity))  # tuples become lists, as when read back
 
     def check(self, corpus: reader.Corpus) -> None:
         """Checks that the run can start on this corpus; call it once, before training.
 
+        Everything that would otherwise fail later (at the first validation, at the
+        final evaluation, or as an out-of-memory kill) fails here, before anything is
+        written or TensorFlow is imported.
+
         Raises:
-          reader.DataError: the vocabulary is larger than vocab_size, or the training
-            split cannot fill one window of the longest length training uses, or the
-            validation split one of the final length.
-          ConfigError: the seed is out of range.
+          reader.DataError: the vocabulary is larger than vocab_size, or a split is too
+            short for what it is used for: train for one window of the longest length
+            training uses, valid for one of the final length, test for one prediction.
+          ConfigError: the seed is out of range, the softmax or precision unknown (see
+            `check_computation`), or the run needs more memory than the machine has
+            available.
         """
+        self.check_computation()
         if not 0 <= self.seed <= MAX_SEED:
             raise ConfigError(f"seed must be in [0, {MAX_SEED}], got {self.seed}; pass --seed=0.")
         config, truncation = self.config, self.truncation
         reader.check_vocabulary(corpus, config.vocab_size)
-        reader.ptb_producer(
-            corpus.train, config.batch_size, truncation.longest_num_steps(config.num_steps)
-        )
-        reader.ptb_producer(
-            corpus.valid, config.batch_size, truncation.final_num_steps(config.num_steps)
+        shorter = "--num_steps"
+        if truncation.schedule:
+            shorter = "the window lengths of --truncation_schedule"
+        for split, num_steps in (
+            ("train", truncation.longest_num_steps(config.num_steps)),
+            ("valid", self.eval_num_steps),
+        ):
+            # Each row holds the window and, one word further, its last target.
+            needs = config.batch_size * (num_steps + 1)
+            if len(getattr(corpus, split)) < needs:
+                raise reader.DataError(
+                    f"{split} split: {len(getattr(corpus, split))} words, needs at least "
+                    f"{needs} to fill one window of batch_size {config.batch_size} x "
+                    f"num_steps {num_steps}; give it more text, or decrease --batch_size "
+                    f"or {shorter}."
+                )
+        if len(corpus.test) < 2:
+            raise reader.DataError(
+                f"test split: {len(corpus.test)} word{'' if len(corpus.test) == 1 else 's'}, needs at least 2 for the evaluation "
+                "(one word to predict the next); give it more text."
+            )
+        self._check_memory()
+
+    def check_computation(self) -> None:
+        """Checks the settings that need no corpus: the softmax path and the precision.
+
+        Raises:
+          ConfigError: an unknown softmax or precision, or mixed_bfloat16 with
+            keras.layers.LSTM.
+        """
+        for name, value, known in (
+            ("softmax", self.softmax, SOFTMAXES),
+            ("precision", self.precision, PRECISIONS),
+        ):
+            if value not in known:
+                raise ConfigError(
+                    f"{name} must be one of {', '.join(known)}, got {value!r}; "
+                    f"pass --{name}={known[0]}."
+                )
+        if self.precision != "float32" and not self.fused_lstm:
+            raise ConfigError(
+                f"precision {self.precision} needs the fused LSTM; drop --nofused_lstm."
+            )
+
+    def memory_bytes(self) -> dict[str, int]:
+        """A lower estimate of the memory training needs, in bytes, by what needs it.
+
+        Returns:
+          {"weights": the weights and their gradients, "activations": what one window's
+          forward and backward pass keep (the logits, their softmax and its gradient,
+          and about ten vectors per LSTM layer and step)}.
+        """
+        c = self.config
+        lstm_weights = sum(4 * c.hidden_size * (2 * c.hidden_size + 1) for _ in range(c.num_layers))
+        weights = 2 * c.vocab_size * c.hidden_size + c.vocab_size + lstm_weights
+        positions = c.batch_size * self.truncation.longest_num_steps(c.num_steps)
+        activations = positions * (3 * c.vocab_size + 10 * c.num_layers * c.hidden_size)
+        return {"weights": 4 * 2 * weights, "activations": 4 * activations}  # float32
+
+    def _check_memory(self) -> None:
+        needs = self.memory_bytes()
+        available = available_memory_bytes()
+        if available is None or sum(needs.values()) <= available:
+            return
+        gib = {name: value / 2**30 for name, value in needs.items()}
+        raise ConfigError(
+            f"the run needs at least {sum(gib.values()):.1f} GiB of memory (weights and "
+            f"gradients {gib['weights']:.1f}, one window's activations "
+            f"{gib['activations']:.1f}) and this machine has {available / 2**30:.1f} GiB "
+            "available; reduce --hidden_size, --vocab_size, --batch_size or --num_steps."
         )
 
     @property
@@ -109,3 +201,15 @@ class RunSpec:
         """How a batch-size-1 stream is read "as trained": None (the state carried
         throughout) or every how many words the state restarts from zeros."""
         return None if self.truncation.carry_state else self.eval_num_steps
+
+
+def available_memory_bytes() -> int | None:
+    """The memory the machine can give a new process (Linux's MemAvailable), if known."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None

@@ -3,11 +3,15 @@
 A step function runs several consecutive windows per call (fewer calls, less overhead);
 each training window is one SGD update. Truncated BPTT happens in `window_loss`: the
 state a window starts from is a constant for the gradient.
+
+The steps are compiled with XLA, except training steps whose matmuls are bfloat16:
+those run faster through oneDNN (`precision.use_xla`).
 """
 
 import keras
 import tensorflow as tf
 
+from ptb_rnn import precision, softmax
 from ptb_rnn.config import Config
 from ptb_rnn.model import PTBModel, State
 
@@ -44,8 +48,25 @@ def window_loss(model: PTBModel, x, y, state: State, training: bool):
       (loss, final_state): `sequence_loss` of the window, and the state after it.
     """
     state = tf.nest.map_structure(tf.stop_gradient, state)
-    logits, final_state = model(x, state, training=training)
-    return sequence_loss(logits, y), final_state
+    outputs, final_state = model.lstm_outputs(x, state, training=training)
+    return softmax_loss(model, outputs, y), final_state
+
+
+def softmax_loss(model: PTBModel, outputs, targets):
+    """`sequence_loss` of the model's softmax layer on the last LSTM layer's outputs.
+
+    With `model.fused_softmax` the layer and the loss are one function with a
+    hand-written gradient (`softmax.fused_sequence_loss`): the same loss, to float32
+    rounding, as the logits through `sequence_loss` and automatic gradients.
+
+    Args:
+      outputs: (batch_size, num_steps, hidden_size).
+      targets: int ids, (batch_size, num_steps).
+    """
+    if model.fused_softmax:
+        kernel, bias = model.softmax.kernel, model.softmax.bias
+        return softmax.fused_sequence_loss(outputs, kernel, bias, targets, model.precision)
+    return sequence_loss(model.logits(outputs), targets)
 
 
 def make_optimizer(config: Config) -> keras.optimizers.Optimizer:
@@ -80,14 +101,15 @@ def make_train_steps(
     model: PTBModel,
     optimizer: keras.optimizers.Optimizer,
     carry_state: bool = True,
-    jit_compile: bool = True,
+    jit_compile: bool | None = None,
 ):
     """A compiled `train_steps(xs, ys, state) -> (losses, final_state)`.
 
     Runs one SGD update per window, for several consecutive windows per call: xs and ys
     are (num_windows, batch_size, num_steps), losses is (num_windows,). With carry_state
     false every window starts from zeros. jit_compile=True compiles the step with XLA
-    (see docs/performance.md).
+    (see docs/performance.md); None: XLA unless the model's precision runs faster
+    without (`precision.use_xla`).
     """
 
     def train_window(x, y, state: State):
@@ -97,11 +119,16 @@ def make_train_steps(
         optimizer.apply(grads, model.trainable_variables)  # clips to global_clipnorm
         return loss, state
 
-    return over_windows(train_window, carry_state, jit_compile)
+    return over_windows(train_window, carry_state, compile_with_xla(model, jit_compile))
 
 
 def make_eval_steps(model: PTBModel, carry_state: bool = True, jit_compile: bool = True):
-    """A compiled `eval_steps(xs, ys, state) -> (losses, final_state)`, no dropout."""
+    """A compiled `eval_steps(xs, ys, state) -> (losses, final_state)`, no dropout.
+
+    XLA by default in either precision: the batch-size-1 stream's long windows take
+    Keras's loop of small steps, which XLA runs 1.5x faster than oneDNN's bfloat16
+    (docs/performance.md).
+    """
 
     def eval_window(x, y, state: State):
         return window_loss(model, x, y, state, training=False)
@@ -122,3 +149,8 @@ def make_log_prob_steps(model: PTBModel, jit_compile: bool = True):
         return -tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), state
 
     return log_prob_steps
+
+
+def compile_with_xla(model: PTBModel, jit_compile: bool | None) -> bool:
+    """jit_compile, or when None whether the model's precision trains fastest under XLA."""
+    return precision.use_xla(model.precision) if jit_compile is None else jit_compile

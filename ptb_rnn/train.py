@@ -20,19 +20,25 @@ This command adds:
   --restart                 delete what an earlier run wrote in --workdir and start over.
 
 Run the same command again after a crash, a kill or Ctrl-C and training continues from
-the latest checkpoint in --workdir (the log says from which epoch and step). A work
-directory holding checkpoints of a different run (config, truncation, seed, corpus) is
-refused rather than mixed: pass --restart, or choose another --workdir.
+the newest checkpoint in --workdir that restores (the log says from which epoch and step,
+and which damaged checkpoint it skipped, if any). Once the run has finished, the same
+command trains nothing. A work directory is one run's: a directory holding checkpoints or
+results.json of a different run (config, truncation, seed, corpus) is refused rather than
+mixed or overwritten (pass --restart, or choose another --workdir), and a second run
+started on a directory in use is refused until the first ends (the lock is
+--workdir/.lock, released by the system however the process ends).
 
 Exit codes:
   0         finished; results.json written.
   1         training diverged (a NaN or infinite loss, e.g. --learning_rate=1e6); the
             latest checkpoint is the last one before.
-  2         bad input: a flag, the data or the work directory; one line on stderr says
-            what to do, and nothing is written.
-  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM at the end of a compiled call, after
-            saving a checkpoint; run the same command again to resume. A second signal
-            stops at once.
+  2         bad input: a flag, the data or the work directory (also: no checkpoint
+            restores, the disk is full); one line on stderr says what to do. Input
+            errors are found before anything is written; --restart deletes only after.
+  70        internal error: one line on stderr, the traceback in --workdir/error.log.
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM at the end of a compiled call (during
+            the final evaluation: at the end of the split), after saving a checkpoint;
+            run the same command again to resume. A second signal stops at once.
 """
 
 import signal
@@ -69,31 +75,34 @@ def stop_on_signals() -> list[int]:
 def main(argv):
     del argv
     spec = cli.spec_from_flags()
-    files.check_writable(FLAGS.workdir)
+    files.check_workdir(FLAGS.workdir)
     corpus = cli.corpus_from_flags()
     spec.check(corpus)
-    if FLAGS.restart:
-        files.start_over(FLAGS.workdir)
-    # Imported once the input is known to be good: TensorFlow writes start-up lines to
-    # stderr when imported, and a bad input should end in one line.
-    from ptb_rnn import callbacks, trainer
+    if not FLAGS.restart:
+        files.check_same_run(FLAGS.workdir, spec.identity(corpus))
+    with files.locked(FLAGS.workdir):
+        # Imported once the input is known to be good: TensorFlow writes start-up lines to
+        # stderr when imported, and a bad input should end in one line.
+        from ptb_rnn import callbacks, trainer
 
-    received = stop_on_signals()
-    try:
-        trainer.train_and_evaluate(
-            spec,
-            corpus,
-            FLAGS.workdir,
-            callbacks=[callbacks.StopOnRequest(lambda: bool(received))],
-        )
-    except callbacks.Diverged as e:
-        cli.fail(str(e), exit_code=1)
-    except callbacks.Interrupted as e:
-        cli.exit_with(f"{signal.Signals(received[0]).name}: {e}", 128 + received[0])
+        if FLAGS.restart:
+            files.start_over(FLAGS.workdir)
+        received = stop_on_signals()
+        try:
+            trainer.train_and_evaluate(
+                spec,
+                corpus,
+                FLAGS.workdir,
+                callbacks=[callbacks.StopOnRequest(lambda: bool(received))],
+            )
+        except callbacks.Diverged as e:
+            cli.fail(str(e), exit_code=1)
+        except callbacks.Interrupted as e:
+            cli.exit_with(f"{signal.Signals(received[0]).name}: {e}", 128 + received[0])
 
 
 def run():
-    cli.run(main)
+    cli.run(main, error_log_dir=lambda: FLAGS.workdir or None)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ The work inside lives in one module per job:
     steps.py       the loss summed over time steps, SGD with global-norm clipping, and
                    the compiled train/eval steps (backprop cut at each window's edge)
     epoch.py       one pass over an epoch's windows, the LSTM state carried between calls
-    evaluate.py    the batch-size-1 stream protocols
+    evaluate/      the batch-size-1 stream protocols
     callbacks.py   the divergence guard, checkpoints, summaries, stop on request
     checkpoint.py  what a checkpoint holds
     history.py     the record of the run (results.json)
@@ -28,6 +28,7 @@ from ptb_rnn import evaluate, files, reader, steps
 from ptb_rnn.checkpoint import RunCheckpoints
 from ptb_rnn.epoch import EpochState, run_epoch
 from ptb_rnn.history import History, machine_description
+from ptb_rnn.language_model import LanguageModel
 from ptb_rnn.model import PTBModel
 from ptb_rnn.spec import RunSpec
 
@@ -45,7 +46,8 @@ def train_and_evaluate(
     in training. At the end, valid and test perplexity at batch_size 1 under two
     protocols: "carried" (the tutorial's: the state carried through the whole split)
     and "trained_state" (the state handled as in training: carried, or reset every
-    num_steps words). The final weights go to workdir/model.weights.h5.
+    num_steps words). The final weights go to workdir/model.weights.h5, and the model with
+    its vocabulary to workdir/model.keras (language_model.py).
 
     Args:
       spec: the run; `spec.check(corpus)` must have passed.
@@ -57,20 +59,33 @@ def train_and_evaluate(
         curve, checkpoints, summaries, in that order).
 
     Returns:
-      The History written to results.json.
+      The History written to results.json; for a work directory whose results.json
+      already holds this run, that History, with nothing trained.
 
     Raises:
-      ConfigError: workdir holds checkpoints of a different run.
+      files.WorkdirError: workdir holds checkpoints or results of a different run, or
+        none of its checkpoints restores, or a file cannot be written there.
       callbacks.Diverged: the loss became NaN or infinite; the latest checkpoint, if
         any, is the last one before.
       callbacks.Interrupted: a callback asked to stop (a checkpoint was saved first).
     """
     config = spec.config
+    identity = spec.identity(corpus)
+    files.check_same_run(workdir, identity)
+    finished = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
+    if finished is not None:
+        logging.info("%s holds this run, finished; nothing to train.", workdir)
+        return History.from_json(finished)
     os.makedirs(workdir, exist_ok=True)
     if spec.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(spec.seed)
-    model = PTBModel(config, fused_lstm=spec.fused_lstm).build_for(config.batch_size)
+    model = PTBModel(
+        config,
+        fused_lstm=spec.fused_lstm,
+        fused_softmax=spec.softmax == "fused",
+        precision=spec.precision,
+    ).build_for(config.batch_size)
     optimizer = steps.make_optimizer(config)
     optimizer.build(model.trainable_variables)
 
@@ -78,12 +93,13 @@ def train_and_evaluate(
         dataclasses.asdict(config),
         dataclasses.asdict(spec.truncation),
         machine=machine_description(),
+        identity=identity,
     )
     zero_state = model.zero_state(config.batch_size)
     progress = callbacks_lib.Progress(0, EpochState(zero_state), history, config.max_max_epoch)
     checkpoints = None
     if spec.checkpoint_every_steps is not None:
-        checkpoints = _resume(spec, corpus, workdir, model, optimizer, progress)
+        checkpoints = _resume(spec, identity, workdir, model, optimizer, progress)
     hooks = _callbacks(spec, corpus, workdir, model, checkpoints, callbacks)
     start_time = time.time() - progress.history.seconds_so_far - progress.epoch_state.seconds
     try:
@@ -91,6 +107,8 @@ def train_and_evaluate(
         weights_path = os.path.join(workdir, files.WEIGHTS_FILE)
         with files.atomic_path(weights_path) as temporary:
             model.save_weights(temporary)
+        with files.atomic_path(os.path.join(workdir, files.MODEL_FILE)) as temporary:
+            LanguageModel(model, corpus.id_to_word).save(temporary)
         evaluation = _evaluate(spec, corpus, model, progress, hooks)
     except callbacks_lib.StopRequested as stop:
         saved = hooks.on_stop(progress) or "nothing was saved (checkpoints are off)."
@@ -102,22 +120,21 @@ def train_and_evaluate(
     return history
 
 
-def _resume(spec, corpus, workdir, model, optimizer, progress) -> RunCheckpoints:
-    """Opens the run's checkpoints; restores the latest into the model and progress."""
+def _resume(spec, identity, workdir, model, optimizer, progress) -> RunCheckpoints:
+    """Opens the run's checkpoints; restores the newest good one into model and progress."""
     checkpoints = RunCheckpoints(
         os.path.join(workdir, files.CHECKPOINT_DIR), model, optimizer, spec.config.batch_size
     )
-    identity = spec.identity(corpus)
-    if not checkpoints.latest:
+    if not checkpoints.saved:
         files.write_identity(workdir, identity)
         return checkpoints
-    files.check_same_run(workdir, identity)
-    progress.epoch, progress.epoch_state, progress.history = checkpoints.restore()
+    path, progress.epoch, progress.epoch_state, progress.history = checkpoints.restore()
+    progress.history.identity = identity  # checkpoints of older versions lack it
     if progress.epoch < progress.num_epochs:
         where = f"epoch {progress.epoch + 1}, step {progress.epoch_state.step}"
     else:
         where = "training is finished, evaluating"
-    logging.info("Resuming from %s: %s", checkpoints.latest, where)
+    logging.info("Resuming from %s: %s", path, where)
     return checkpoints
 
 
@@ -210,4 +227,5 @@ def _evaluate(spec, corpus, model, progress, hooks) -> dict:
             if reset_every is None
             else evaluate.evaluate_stream(stream_steps, model, ids, reset_every=reset_every)
         )
+    hooks.after_evaluation(progress)
     return evaluation

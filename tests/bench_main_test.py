@@ -1,48 +1,68 @@
 import json
 import os
-import subprocess
-import sys
 
 import helpers
 from absl.testing import absltest
 
+# The test config, timed once, with a small matmul: seconds, not minutes.
+QUICK = ("--config=test", "--calls=1", "--test_words=3000", "--matmul_size=64")
+
 
 class BenchCliTest(absltest.TestCase):
-    def test_prints_table_and_writes_json(self):
+    def run_bench(self, *flags):
         path = os.path.join(self.create_tempdir().full_path, "bench.json")
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ptb_rnn.bench",
-                "--config=test",
-                "--calls=1",
-                "--repeats=1",
-                "--test_words=3000",
-                f"--json={path}",
-            ],
-            capture_output=True,
-            text=True,
-            cwd=helpers.ROOT,
-            timeout=300,
-        )
+        result = helpers.run_module("ptb_rnn.bench", *QUICK, *flags, f"--json={path}")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("GFLOP/s", result.stdout)
         with open(path) as f:
-            report = json.load(f)
+            return result.stdout, json.load(f)
+
+    def test_prints_table_and_writes_json(self):
+        stdout, report = self.run_bench("--repeats=1")
+        self.assertIn("GFLOP/s", stdout)
         self.assertGreater(report["matmul_gflops"], 0)
         (row,) = report["configs"]
         self.assertEqual(row["config"], "test")
         # test config: softmax 2*2*10000 + one layer 2*(2*8 + 2*8), times 3 for training
         self.assertEqual(row["train_flops_per_word"], 3 * (40_000 + 64))
         self.assertTrue(row["fused_lstm"])
+        self.assertEqual((row["softmax"], row["precision"]), ("fused", "float32"))
         for key in (
             "train_words_per_second",
             "softmax_train_words_per_second",
             "valid_words_per_second",
             "test_seconds",
+            "predicted_minutes",
         ):
             self.assertGreater(row[key], 0)
+
+    def test_matmul_rates_in_both_precisions_in_and_out_of_xla(self):
+        _, report = self.run_bench("--repeats=1")
+        # The square matmul, then the test config's softmax layer: 40 rows, 2 units,
+        # 10000 words.
+        square, softmax = report["matmul_rates"]
+        self.assertEqual((square["shape"], softmax["shape"]), ([64, 64, 64], [40, 2, 10000]))
+        for kind in ("float32", "float32_xla", "bfloat16", "bfloat16_xla"):
+            self.assertGreater(square[kind], 0, kind)
+
+    def test_compare_alternates_two_settings(self):
+        stdout, report = self.run_bench("--compare=softmax=dense,softmax=fused", "--rounds=2")
+        self.assertIn("B/A", stdout)
+        self.assertEqual(report["compare"], ["softmax=dense", "softmax=fused"])
+        (row,) = report["configs"]
+        for part in ("train", "valid"):
+            self.assertLen(row[part]["ratio"], 2)
+            self.assertAlmostEqual(row[part]["ratio"][0], row[part]["b"][0] / row[part]["a"][0])
+        self.assertLen(row["predicted_minutes"], 2)
+
+    def test_compare_of_a_field_it_cannot_set_is_refused(self):
+        result = helpers.run_module("ptb_rnn.bench", *QUICK, "--compare=seed=0,seed=1")
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(
+            result.stderr.strip().splitlines()[-1],
+            "error: --compare: cannot read 'seed=0'; write field=value with a field among "
+            "softmax, precision, fused_lstm, windows_per_call, e.g. "
+            "--compare=softmax=dense,softmax=fused.",
+        )
 
 
 if __name__ == "__main__":

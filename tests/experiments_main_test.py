@@ -81,8 +81,11 @@ class BadInputTest(absltest.TestCase):
             "--mode=tbptt": "error: --mode does not apply to the experiments: each mode sets its "
             "own truncation; choose the modes with --modes.",
             # tbptt's windows of 2 words fit; tbptt_k35's do not.
-            "--modes=tbptt,tbptt_k35": "error: epoch_size == 0: 152 ids cannot fill one window "
-            "of batch_size 20 x num_steps 35; decrease batch_size or num_steps.",
+            "--modes=tbptt,tbptt_k35": "error: train split: 152 words, needs at least 720 to "
+            "fill one window of batch_size 20 x num_steps 35; give it more text, or decrease "
+            "--batch_size or --num_steps.",
+            "--full": "error: --train_fraction does not apply with --full: all of PTB, 6 "
+            "epochs, at the learning rate the grid picked.",
         }
         for flag, message in cases.items():
             with self.subTest(flag):
@@ -97,6 +100,26 @@ class BadInputTest(absltest.TestCase):
                 self.assertEqual(result.returncode, 2)
                 self.assertEqual(result.stderr, message + "\n")
                 self.assertFalse(os.path.exists(out))
+
+    def test_full_scale_needs_the_grids_picks(self):
+        tmp = self.create_tempdir().full_path
+        corpus = helpers.random_corpus(os.path.join(tmp, "corpus"), 20, 10, 30)
+        out = os.path.join(tmp, "out")
+        result = helpers.run_module(
+            "ptb_rnn.experiments",
+            *TINY,
+            f"--data_path={corpus}",
+            f"--output_dir={out}",
+            "--full",
+            "--modes=tbptt,tbptt_k5",
+        )
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(
+            result.stderr,
+            f"error: no learning rate picked for tbptt, tbptt_k5 in {out}/runs; run the grid "
+            "for them first: python -m ptb_rnn.experiments --modes=tbptt,tbptt_k5.\n",
+        )
+        self.assertFalse(os.path.exists(out))
 
 
 if __name__ == "__main__":

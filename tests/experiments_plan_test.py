@@ -45,5 +45,32 @@ class GridPointsTest(absltest.TestCase):
             plan.grid_points(RunSpec(get_config("small")), ["tbtt"], [1.0], 2, "runs")
 
 
+class FullPointsTest(absltest.TestCase):
+    def test_each_mode_at_its_rate_on_the_full_schedule_seed_1_for_some(self):
+        base = RunSpec(get_config("small"), seed=3, windows_per_call=7)
+        points = plan.full_points(
+            base,
+            {"tbptt": 2.0, "stateless_one_step": 1.0},
+            ["tbptt", "stateless_one_step"],
+            ["tbptt"],
+            "out/full",
+        )
+        self.assertEqual(
+            [(p.mode, p.learning_rate, p.spec.seed, p.workdir) for p in points],
+            [
+                ("tbptt", 2.0, 0, "out/full/tbptt/seed_0"),
+                ("tbptt", 2.0, 1, "out/full/tbptt/seed_1"),
+                ("stateless_one_step", 1.0, 0, "out/full/stateless_one_step/seed_0"),
+            ],
+        )
+        spec = points[2].spec
+        self.assertEqual(
+            spec.config,
+            get_config("small", learning_rate=1.0, num_steps=1, max_epoch=2, max_max_epoch=6),
+        )
+        self.assertEqual(spec.truncation, Truncation(carry_state=False))
+        self.assertEqual((spec.curve_points_per_epoch, spec.windows_per_call), (4, 7))
+
+
 if __name__ == "__main__":
     absltest.main()

@@ -7,7 +7,7 @@ from absl.testing import absltest
 
 from ptb_rnn.config import get_config
 from ptb_rnn.experiments import report
-from ptb_rnn.experiments.grid import Run
+from ptb_rnn.experiments.results import Run
 from ptb_rnn.history import History
 
 
@@ -142,6 +142,58 @@ class PlotCurvesTest(absltest.TestCase):
         with open(path, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         self.assertEqual(os.listdir(directory), [report.PTB_PNG])
+
+
+def with_curve(history, points):
+    """history with a validation curve of (words, train_seconds, trained_state) points."""
+    history.curve = [
+        {"words": w, "train_seconds": t, "carried": p + 5, "trained_state": p} for w, t, p in points
+    ]
+    return history
+
+
+FULL_RUNS = [
+    Run("tbptt", 2.0, with_curve(finished(140.0), [(1e6, 60, 320), (2e6, 120, 180)])),
+    Run(
+        "windows_reset",
+        2.0,
+        with_curve(finished(250.0, carry_state=False), [(1e6, 90, 290)]),
+        seed=1,
+    ),
+]
+
+
+class FullScaleTest(absltest.TestCase):
+    def test_time_to_target_is_the_first_point_at_or_below_it(self):
+        history = FULL_RUNS[0].history
+        self.assertEqual(report.time_to_target(history, 180), {"words": 2e6, "train_seconds": 120})
+        self.assertEqual(report.time_to_target(history, 300), {"words": 2e6, "train_seconds": 120})
+        self.assertIsNone(report.time_to_target(history, 150))
+
+    def test_time_to_target_table(self):
+        self.assertEqual(
+            report.time_to_target_table(FULL_RUNS)[2:],
+            [
+                "| tbptt | 0 | 2 | 2.00M | 2.00M | not reached | 2.0 | 2.0 | not reached |",
+                "| windows_reset | 1 | 2 | 1.00M | not reached | not reached | 1.5 | not reached "
+                "| not reached |",
+            ],
+        )
+
+    def test_report_and_pngs(self):
+        directory = self.create_tempdir().full_path
+        path = os.path.join(directory, report.FULL_REPORT)
+        for x, name in report.FULL_PNGS.items():
+            report.plot_full_curves(FULL_RUNS, os.path.join(directory, name), x, "by hand")
+        report.write_full_report(path, FULL_RUNS, "Setup: by hand.")
+        with open(path) as f:
+            text = f.read()
+        self.assertStartsWith(text, "# Why backpropagate through time? All of PTB\n")
+        self.assertIn("![validation perplexity against words](full_scale_words.png)", text)
+        self.assertIn("\n| windows_reset | 1 | 20 | no | 2 | 251.0 | 250.0 | 240.0 | 239.0 |", text)
+        self.assertCountEqual(
+            os.listdir(directory), [report.FULL_REPORT, *report.FULL_PNGS.values()]
+        )
 
 
 if __name__ == "__main__":

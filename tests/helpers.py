@@ -1,5 +1,6 @@
-"""What several tests share: where the PTB corpus is, tiny corpora and a tiny model."""
+"""What several tests share: where the PTB corpus is, tiny corpora, a tiny model, a tiny run."""
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -8,9 +9,11 @@ import sys
 import keras
 import numpy as np
 
-from ptb_rnn import reader
+from ptb_rnn import reader, trainer
 from ptb_rnn.config import Config, get_config
+from ptb_rnn.history import History
 from ptb_rnn.model import PTBModel
+from ptb_rnn.spec import RunSpec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The original PTB files; CI and offline machines keep them beside the project.
@@ -91,3 +94,60 @@ def tiny_model(batch_size: int = 2, seed: int | None = None, **overrides):
     if seed is not None:
         keras.utils.set_random_seed(seed)
     return PTBModel(tiny_config(**overrides)).build_for(batch_size)
+
+
+# Sentences of a tiny grammar (subject, verb, object): a tiny model trained on them
+# learns a next-word distribution far from uniform. 16 words with <unk> and <eos>.
+SUBJECTS = ("the cat", "the dog", "a man", "a bird")
+VERBS = ("sat on", "ate", "saw", "liked")
+OBJECTS = ("the mat", "the bone", "a tree", "the <unk>")
+
+
+def grammar_sentences(num_lines: int, seed: int = 0) -> str:
+    """num_lines random sentences of the grammar, one per line, as PTB writes them."""
+    rng = np.random.default_rng(seed)
+    parts = (SUBJECTS, VERBS, OBJECTS)
+    return "".join(
+        " " + " ".join(p[rng.integers(len(p))] for p in parts) + " \n" for _ in range(num_lines)
+    )
+
+
+def train_tiny(directory: str, test_text: str = ""):
+    """Trains `tiny_config` (vocab_size 16, init_scale 0.5, 4 epochs: test perplexity
+    about 2) on grammar sentences, as `make train` does: directory/corpus holds the corpus
+    (its test split: grammar sentences, then test_text), directory/run the work
+    directory, model.keras included.
+
+    Returns:
+      (workdir, corpus directory, History).
+    """
+    corpus_dir = write_corpus(
+        os.path.join(directory, "corpus"),
+        grammar_sentences(300, seed=0),
+        grammar_sentences(40, seed=1),
+        grammar_sentences(40, seed=2) + test_text,
+    )
+    corpus = reader.load_corpus(corpus_dir)
+    config = tiny_config(
+        vocab_size=16, init_scale=0.5, num_steps=5, batch_size=4, max_epoch=4, max_max_epoch=4
+    )
+    workdir = os.path.join(directory, "run")
+    history = trainer.train_and_evaluate(RunSpec(config, seed=0), corpus, workdir)
+    return workdir, corpus_dir, history
+
+
+def finished_history(valid, schedule=()):
+    """The History of a finished run whose validation perplexity (state as trained) is valid."""
+    history = History(
+        dataclasses.asdict(get_config("small")),
+        {"carry_state": True, "schedule": list(schedule), "ramp": False},  # as in JSON
+    )
+    history.add_epoch(1.0, 500.0, valid, 3000.0, 1000, 60.0, 55.0)
+    history.finish(
+        {
+            "carried": {"valid": valid, "test": valid - 10},
+            "trained_state": {"valid": valid, "test": valid - 10},
+        },
+        61.0,
+    )
+    return history

@@ -70,6 +70,24 @@ class FusedLSTMTest(tf.test.TestCase):
     def test_long_windows_take_the_keras_loop(self):
         self.check_same_values_and_gradients(num_steps=UNROLL_LIMIT + 1, compiled=False)
 
+    def test_mixed_bfloat16_reads_the_kernel_in_bfloat16(self):
+        # A kernel of 1 + 2^-10 is 1 in bfloat16 (8 bits of mantissa): two steps give
+        # the float32 layer's outputs and state with a kernel of exactly 1, in float32.
+        def one_unit_layer(kernel, precision):
+            layer = FusedLSTM(1, return_sequences=True, return_state=True, precision=precision)
+            layer.build((None, None, 1))
+            layer.set_weights(
+                [np.full((1, 4), kernel, np.float32), np.zeros((1, 4), np.float32), np.zeros(4)]
+            )
+            return layer
+
+        inputs, state = tf.ones([1, 2, 1]), [tf.zeros([1, 1]), tf.zeros([1, 1])]
+        got = one_unit_layer(1.0 + 2**-10, "mixed_bfloat16")(inputs, initial_state=state)
+        want = one_unit_layer(1.0, "float32")(inputs, initial_state=state)
+        for name, got_part, want_part in zip(["outputs", "h", "c"], got, want):
+            self.assertEqual(got_part.dtype, tf.float32, msg=name)
+            self.assertAllClose(got_part, want_part, rtol=1e-6, atol=0, msg=name)
+
     def test_unsupported_settings_are_refused(self):
         with self.assertRaisesRegex(ValueError, "use keras.layers.LSTM"):
             FusedLSTM(4, dropout=0.5)

@@ -52,6 +52,21 @@ class ModelTest(tf.test.TestCase):
         self.assertNotAllClose(inference[0], training)
 
 
+class PrecisionTest(tf.test.TestCase):
+    def test_mixed_bfloat16_logits_and_state_are_float32(self):
+        config = get_config("small", hidden_size=8, vocab_size=30)
+        model = PTBModel(config, precision="mixed_bfloat16").build_for(3)
+        logits, state = model(tf.zeros([3, 5], tf.int32), model.zero_state(3))
+        self.assertEqual(logits.dtype, tf.float32)
+        for h, c in state:
+            self.assertEqual((h.dtype, c.dtype), (tf.float32, tf.float32))
+        self.assertEqual({w.dtype for w in model.weights}, {"float32"})
+
+    def test_mixed_bfloat16_needs_the_fused_lstm(self):
+        with self.assertRaisesRegex(ValueError, "needs the fused LSTM"):
+            PTBModel(get_config("test"), fused_lstm=False, precision="mixed_bfloat16")
+
+
 class FlopsTest(tf.test.TestCase):
     def test_small_config_flops_per_word(self):
         model = PTBModel(get_config("small")).build_for(1)

@@ -30,15 +30,26 @@ class IdentityTest(absltest.TestCase):
 
     def test_what_decides_the_numbers_is(self):
         identity = self.spec.identity(CORPUS)
-        self.assertEqual(sorted(identity), ["config", "corpus_sha256", "seed", "truncation"])
+        self.assertEqual(
+            sorted(identity), ["config", "corpus_sha256", "seed", "softmax", "truncation"]
+        )
         for other in (
             dataclasses.replace(self.spec, seed=1),
             dataclasses.replace(self.spec, truncation=truncation.Truncation(carry_state=False)),
             dataclasses.replace(self.spec, config=get_config("test", vocab_size=6, batch_size=2)),
+            dataclasses.replace(self.spec, softmax="dense"),
+            dataclasses.replace(self.spec, precision="mixed_bfloat16"),
         ):
             self.assertNotEqual(other.identity(CORPUS), identity)
         longer = dataclasses.replace(CORPUS, test=np.array([0, 1, 0], np.int32))
         self.assertNotEqual(self.spec.identity(longer), identity)
+
+    def test_softmax_and_precision_are_recorded_unless_dense_and_float32(self):
+        # Runs recorded before the two settings existed were dense and float32.
+        older = dataclasses.replace(self.spec, softmax="dense").identity(CORPUS)
+        self.assertEqual(sorted(older), ["config", "corpus_sha256", "seed", "truncation"])
+        identity = dataclasses.replace(self.spec, precision="mixed_bfloat16").identity(CORPUS)
+        self.assertEqual((identity["softmax"], identity["precision"]), ("fused", "mixed_bfloat16"))
 
 
 class CheckTest(absltest.TestCase):
@@ -61,11 +72,66 @@ class CheckTest(absltest.TestCase):
         with self.assertRaisesRegex(reader.DataError, "batch_size 2 x num_steps 10"):
             spec.check(CORPUS)
 
+    def test_unknown_softmax(self):
+        with self.assertRaisesWithLiteralMatch(
+            ConfigError, "softmax must be one of fused, dense, got 'sparse'; pass --softmax=fused."
+        ):
+            RunSpec(get_config("test", vocab_size=5, batch_size=2), softmax="sparse").check(CORPUS)
+
+    def test_unknown_precision(self):
+        with self.assertRaisesWithLiteralMatch(
+            ConfigError,
+            "precision must be one of float32, mixed_bfloat16, got 'bf16'; "
+            "pass --precision=float32.",
+        ):
+            RunSpec(get_config("test", vocab_size=5, batch_size=2), precision="bf16").check(CORPUS)
+
+    def test_bfloat16_needs_the_fused_lstm(self):
+        spec = RunSpec(
+            get_config("test", vocab_size=5, batch_size=2),
+            fused_lstm=False,
+            precision="mixed_bfloat16",
+        )
+        with self.assertRaisesWithLiteralMatch(
+            ConfigError, "precision mixed_bfloat16 needs the fused LSTM; drop --nofused_lstm."
+        ):
+            spec.check(CORPUS)
+
     def test_seed_out_of_range(self):
         with self.assertRaisesWithLiteralMatch(
             ConfigError, "seed must be in [0, 4294967295], got -1; pass --seed=0."
         ):
             RunSpec(get_config("test", vocab_size=5, batch_size=2), seed=-1).check(CORPUS)
+
+    def test_a_one_word_test_split_is_refused_before_training(self):
+        one_word = dataclasses.replace(CORPUS, test=np.array([0], np.int32))
+        with self.assertRaisesWithLiteralMatch(
+            reader.DataError,
+            "test split: 1 word, needs at least 2 for the evaluation (one word to predict the "
+            "next); give it more text.",
+        ):
+            RunSpec(get_config("test", vocab_size=5, batch_size=2)).check(one_word)
+
+    def test_valid_must_fill_one_window_of_the_final_length(self):
+        # 12 valid ids; 3 rows of 4 + 1 words need 15.
+        with self.assertRaisesWithLiteralMatch(
+            reader.DataError,
+            "valid split: 12 words, needs at least 15 to fill one window of batch_size 3 x "
+            "num_steps 4; give it more text, or decrease --batch_size or --num_steps.",
+        ):
+            RunSpec(get_config("test", vocab_size=5, batch_size=3, num_steps=4)).check(CORPUS)
+
+
+class MemoryTest(absltest.TestCase):
+    def test_the_small_config(self):
+        # Weights: embedding and softmax 2 x 10000 x 200, softmax bias 10000, two LSTMs
+        # of 4 x 200 x (200 + 200 + 1): 4,651,600, stored with their gradients in 4 bytes.
+        # One window: 20 x 20 positions of 3 x 10000 softmax values and 10 x 2 x 200 LSTM
+        # values, 4 bytes each.
+        self.assertEqual(
+            RunSpec(get_config("small")).memory_bytes(),
+            {"weights": 4_651_600 * 8, "activations": 400 * (30_000 + 4_000) * 4},
+        )
 
 
 if __name__ == "__main__":

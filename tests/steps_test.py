@@ -1,10 +1,18 @@
 import math
 
 import helpers
+import keras
 import numpy as np
 import tensorflow as tf
 
 from ptb_rnn import steps
+from ptb_rnn.model import PTBModel
+
+
+def tiny_model(**model_options):
+    """`helpers.tiny_model(batch_size=2, seed=0)` with PTBModel's options."""
+    keras.utils.set_random_seed(0)
+    return PTBModel(helpers.tiny_config(), **model_options).build_for(2)
 
 
 class SequenceLossTest(tf.test.TestCase):
@@ -45,6 +53,38 @@ class WindowLossTest(tf.test.TestCase):
         grad = tf.convert_to_tensor(tape.gradient(loss, embedding))
         self.assertAllEqual(grad[1], tf.zeros([6]))  # word 1 reached the loss only via state
         self.assertGreater(float(tf.reduce_max(tf.abs(grad[2]))), 0.0)
+
+
+class SoftmaxLossTest(tf.test.TestCase):
+    def window_loss_and_gradients(self, jit_compile, **model_options):
+        model = tiny_model(**model_options)
+        rng = np.random.default_rng(0)
+        x, y = (tf.constant(rng.integers(0, 20, (2, 5)), tf.int32) for _ in range(2))
+
+        @tf.function(jit_compile=jit_compile)
+        def compute():
+            with tf.GradientTape() as tape:
+                loss, _ = steps.window_loss(model, x, y, model.zero_state(2), training=True)
+            grads = tape.gradient(loss, model.trainable_variables)
+            return loss, [tf.convert_to_tensor(g) for g in grads]
+
+        return compute()
+
+    def check_fused_equals_dense(self, jit_compile):
+        # The tiny model (2 layers of 6 units, 20 words): every weight's gradient, from
+        # the softmax layer's back through the LSTMs to the embedding.
+        fused_loss, fused_grads = self.window_loss_and_gradients(jit_compile, fused_softmax=True)
+        dense_loss, dense_grads = self.window_loss_and_gradients(jit_compile)
+        self.assertAllClose(fused_loss, dense_loss, rtol=1e-6, atol=0)
+        self.assertLen(fused_grads, 9)
+        for got, want in zip(fused_grads, dense_grads):
+            self.assertAllClose(got, want, rtol=1e-5, atol=1e-7)
+
+    def test_fused_softmax_gives_the_dense_loss_and_gradients(self):
+        self.check_fused_equals_dense(jit_compile=False)
+
+    def test_fused_softmax_gives_the_dense_loss_and_gradients_under_xla(self):
+        self.check_fused_equals_dense(jit_compile=True)
 
 
 class EvalStepsTest(tf.test.TestCase):
@@ -96,6 +136,17 @@ class TrainStepsTest(tf.test.TestCase):
         self.assertAllClose(losses[0], loss, rtol=1e-6)
         for actual, wanted in zip(model.trainable_variables, expected):
             self.assertAllClose(actual, wanted, rtol=1e-5, atol=1e-7)
+
+    def test_mixed_bfloat16_trains_like_float32_to_bfloat16_rounding(self):
+        x = np.random.default_rng(0).integers(0, 20, (3, 2, 5)).astype(np.int32)  # 3 windows
+        losses = {}
+        for precision in ("float32", "mixed_bfloat16"):
+            model = tiny_model(precision=precision)
+            train_steps = steps.make_train_steps(model, steps.make_optimizer(model.config))
+            losses[precision], _ = train_steps(x, (x + 1) % 20, model.zero_state(2))
+        # bfloat16 keeps 8 bits of mantissa: a relative rounding of up to 2^-8.
+        self.assertAllClose(losses["mixed_bfloat16"], losses["float32"], rtol=2**-8, atol=0)
+        self.assertNotAllEqual(losses["mixed_bfloat16"], losses["float32"])
 
 
 if __name__ == "__main__":

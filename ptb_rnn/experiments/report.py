@@ -1,20 +1,37 @@
-"""What the experiments measured, as experiments.md and a PNG of learning curves.
+"""What the experiments measured, as markdown reports and PNGs of learning curves.
 
-# Why backpropagate through time? Measured
-Setup: ...
-## PTB: the picked learning rate of each mode            results_table
-## PTB: the learning-rate grid (validation perplexity)   grid_table
-## Echo task: what the state carries and ...            echo_table
+experiments.md (the learning-rate grid and the echo task):
+
+    # Why backpropagate through time? Measured
+    Setup: ...
+    ## PTB: the picked learning rate of each mode            results_table
+    ## PTB: the learning-rate grid (validation perplexity)   grid_table
+    ## Echo task: what the state carries and ...            echo_table
+
+full_scale.md (every mode on all of PTB, `plan.full_points`):
+
+    # Why backpropagate through time? All of PTB
+    Setup: ...
+    ## Time to target                                        time_to_target_table
+    ## Final perplexities                                    full_table
+    Learning curves against words and against training seconds (plot_full_curves)
 """
 
 import numpy as np
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from ptb_rnn import files
 from ptb_rnn.experiments import echo
-from ptb_rnn.experiments.grid import Run, best_runs
+from ptb_rnn.experiments.results import Run, best_runs
 
 PTB_PNG = "experiments_ptb.png"  # beside experiments.md, which links to it
+FULL_REPORT = "full_scale.md"
+# Beside full_scale.md: validation perplexity against words and against training seconds.
+FULL_PNGS = {"words": "full_scale_words.png", "train_seconds": "full_scale_seconds.png"}
+# Validation perplexities (state as trained) whose first crossing the report times.
+TARGETS = (300, 200, 150)
+PERPLEXITY_TICKS = (100, 120, 150, 200, 300, 400, 600, 1000)
 
 
 def grid_table(runs: list[Run]) -> list[str]:
@@ -160,4 +177,140 @@ def write_report(path: str, ptb_runs: list[Run], echo_rows: list[dict], setup: s
             "learning rate 1, batch size 20.",
             "",
         ]
+    files.write_text(path, "\n".join(lines))
+
+
+def time_to_target(history, target: float) -> dict | None:
+    """Where a run first reached validation perplexity target (state as trained).
+
+    Returns:
+      {"words": ..., "train_seconds": ...} of the first curve point at or below target,
+      or None if no point is.
+    """
+    for point in history.curve:
+        if point["trained_state"] <= target:
+            return {"words": point["words"], "train_seconds": point["train_seconds"]}
+    return None
+
+
+def _label(run: Run) -> str:
+    return f"{run.mode}, seed {run.seed}"
+
+
+def time_to_target_table(runs: list[Run]) -> list[str]:
+    """Markdown: words and training minutes each run took to reach each of TARGETS."""
+    header = " | ".join(f"words to {t}" for t in TARGETS)
+    minutes = " | ".join(f"train min to {t}" for t in TARGETS)
+    lines = [
+        f"| mode | seed | lr | {header} | {minutes} |",
+        "|---|---|---|" + "---|" * (2 * len(TARGETS)),
+    ]
+    for run in runs:
+        reached = [time_to_target(run.history, target) for target in TARGETS]
+        words = ["not reached" if r is None else f"{r['words'] / 1e6:.2f}M" for r in reached]
+        seconds = [
+            "not reached" if r is None else f"{r['train_seconds'] / 60:.1f}" for r in reached
+        ]
+        lines.append(
+            f"| {run.mode} | {run.seed} | {run.learning_rate:g} | {' | '.join(words)} "
+            f"| {' | '.join(seconds)} |"
+        )
+    return lines
+
+
+def full_table(runs: list[Run]) -> list[str]:
+    """Markdown: each full-scale run's final perplexities, speed and cost."""
+    lines = [
+        "| mode | seed | k | carry | lr | valid (carried) | valid (as trained) "
+        "| test (carried) | test (as trained) | words/s | train hours | CPU family |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        h = run.history
+        carried, trained = h.eval["carried"], h.eval["trained_state"]
+        lines.append(
+            f"| {run.mode} | {run.seed} | {run.num_steps} "
+            f"| {'yes' if h.truncation['carry_state'] else 'no'} | {run.learning_rate:g} "
+            f"| {carried['valid']:.1f} | {trained['valid']:.1f} "
+            f"| {carried['test']:.1f} | {trained['test']:.1f} "
+            f"| {h.words_per_second:.0f} | {h.train_seconds[-1] / 3600:.2f} "
+            f"| {h.machine.get('cpu_family')} |"
+        )
+    return lines
+
+
+def plot_full_curves(runs: list[Run], path: str, x: str, title: str) -> None:
+    """Draws validation perplexity during training, one colour per run, to a PNG.
+
+    The solid line is the state as trained, the dashed one the tutorial's protocol
+    (state carried), drawn only for runs trained without carry, where the two differ.
+
+    Args:
+      runs: the runs to draw; none diverged, each with a curve.
+      path: the PNG, written atomically.
+      x: "words" (words trained so far) or "train_seconds" (training time so far,
+        evaluation excluded).
+      title: the figure's title.
+    """
+    figure = Figure(figsize=(9, 5.5), layout="constrained")
+    axes = figure.subplots()
+    for run in runs:
+        curve = run.history.curve
+        xs = np.array([point[x] for point in curve], np.float64)
+        xs = xs / 1e6 if x == "words" else xs / 60
+        (line,) = axes.plot(xs, [p["trained_state"] for p in curve], label=_label(run))
+        if not run.history.truncation["carry_state"]:
+            carried = [p["carried"] for p in curve]
+            axes.plot(xs, carried, linestyle="--", color=line.get_color(), alpha=0.6)
+    axes.set_xlabel(
+        "words trained (millions)" if x == "words" else "training minutes (evaluation excluded)"
+    )
+    axes.set_ylabel("validation perplexity (state as trained; dashed: carried)")
+    axes.set_yscale("log")
+    axes.set_yticks(PERPLEXITY_TICKS, [str(tick) for tick in PERPLEXITY_TICKS])
+    axes.yaxis.set_minor_formatter(ticker.NullFormatter())
+    for target in TARGETS:
+        axes.axhline(target, color="grey", linewidth=0.5)
+    axes.grid(True, which="both", alpha=0.3)
+    if runs:
+        axes.legend(fontsize=8)
+    axes.set_title(title)
+    with files.atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100, format="png")
+
+
+def write_full_report(path: str, runs: list[Run], setup: str) -> None:
+    """Writes full_scale.md (atomically), linking to the FULL_PNGS beside it.
+
+    Args:
+      path: the markdown file.
+      runs: the full-scale runs that finished, from `grid.run_grid`.
+      setup: the paragraphs under the title.
+    """
+    lines = [
+        "# Why backpropagate through time? All of PTB",
+        "",
+        setup,
+        "",
+        "## Time to target",
+        "",
+        *time_to_target_table(runs),
+        "",
+        "The first validation point (4 an epoch, batch size 1, state as trained) at or below "
+        "the target; words are the words trained on by then, minutes the training time "
+        "(compiled calls only, no evaluation).",
+        "",
+        "## Final perplexities",
+        "",
+        *full_table(runs),
+        "",
+        "k: window length. carried: batch size 1, the state carried through the whole split "
+        "(the tutorial's test protocol). as trained: the state reset every k words for models "
+        "trained without carry (the same as carried otherwise).",
+        "",
+        f"![validation perplexity against words]({FULL_PNGS['words']})",
+        "",
+        f"![validation perplexity against training time]({FULL_PNGS['train_seconds']})",
+        "",
+    ]
     files.write_text(path, "\n".join(lines))

@@ -7,13 +7,27 @@ TEST_WINDOW words per call: with no dropout this gives the same perplexity
 words, the stream is cut into windows of k words that each start from zeros (how a
 model trained without carried state is used); those are independent, so they are
 evaluated as the rows of a batch.
+
+The package:
+
+    __init__.py  these two protocols: `evaluate_stream` (perplexity) and
+                 `target_log_probs` (the log-probability of every word)
+    text.py      any text scored by a saved model (language_model.py) under the first
+    __main__.py  the command line: python -m ptb_rnn.evaluate --help
+
+This file imports neither Keras nor TensorFlow (the model and the compiled steps are
+arguments), so that the command line checks its input before TensorFlow starts.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ptb_rnn.model import PTBModel
+if TYPE_CHECKING:
+    from ptb_rnn.model import PTBModel
 
 # Words per call when the state is carried (and at most that many per call otherwise).
 TEST_WINDOW = 1000

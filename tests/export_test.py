@@ -1,0 +1,81 @@
+"""The export command, run as a user runs it: a SavedModel directory, one-line errors."""
+
+import os
+
+import helpers
+from absl.testing import absltest
+
+from ptb_rnn.language_model import LanguageModel
+
+
+class ExportCliTest(absltest.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.create_tempdir().full_path
+        self.model = os.path.join(self.tmp, "model.keras")
+        LanguageModel(helpers.tiny_model(batch_size=1, seed=0), ["<eos>", "a", "<unk>"]).save(
+            self.model
+        )
+        self.output = os.path.join(self.tmp, "exported", "saved_model")
+
+    def test_writes_a_saved_model(self):
+        result = helpers.run_module(
+            "ptb_rnn.export", f"--model={self.model}", f"--output={self.output}"
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(self.output, "saved_model.pb")))
+        self.assertEqual(os.listdir(os.path.dirname(self.output)), ["saved_model"])
+        self.assertEqual(
+            result.stdout,
+            f"SavedModel of {self.model} written to {self.output}: signatures step, step_ids, "
+            "initial_state, vocabulary (see ptb_rnn/serving.py).\n",
+        )
+
+    def assert_one_line_and_exit_2(self, flags, expected):
+        result = helpers.run_module("ptb_rnn.export", *flags)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stderr, f"error: {expected}\n")
+        self.assertFalse(os.path.exists(os.path.dirname(self.output)))
+
+    def test_no_output(self):
+        self.assert_one_line_and_exit_2(
+            [f"--model={self.model}"],
+            "pass --output=DIR, the directory to write the SavedModel to.",
+        )
+
+    def test_an_output_directory_with_files_in_it(self):
+        os.makedirs(self.output)
+        with open(os.path.join(self.output, "notes.txt"), "w") as f:
+            f.write("mine\n")
+        result = helpers.run_module(
+            "ptb_rnn.export", f"--model={self.model}", f"--output={self.output}"
+        )
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(
+            result.stderr,
+            f"error: --output={self.output} exists and is not an empty directory; choose "
+            "another --output, or remove it first.\n",
+        )
+        self.assertEqual(os.listdir(self.output), ["notes.txt"])
+
+    def test_a_model_that_does_not_exist(self):
+        nowhere = os.path.join(self.tmp, "nowhere.keras")
+        self.assert_one_line_and_exit_2(
+            [f"--model={nowhere}", f"--output={self.output}"],
+            f"--model={nowhere} does not exist; pass --model=WORKDIR, the work directory of a "
+            "finished training run (e.g. runs/small after make train), or --model=FILE, its "
+            "model.keras.",
+        )
+
+    def test_a_damaged_model(self):
+        with open(self.model, "r+b") as f:
+            f.truncate(100)
+        self.assert_one_line_and_exit_2(
+            [f"--model={self.model}", f"--output={self.output}"],
+            f"{self.model} is not a model.keras file, or it is damaged (File is not a zip "
+            "file); train again, or pass another --model.",
+        )
+
+
+if __name__ == "__main__":
+    absltest.main()

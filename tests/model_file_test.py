@@ -1,0 +1,175 @@
+"""Where --model points and whether the file is sound, checked without TensorFlow."""
+
+import json
+import os
+import zipfile
+
+from absl.testing import absltest
+
+from ptb_rnn import model_file, reader
+
+VOCABULARY = ["<eos>", "the", "<unk>", "cat"]
+TRAIN_ONE = (
+    "pass --model=WORKDIR, the work directory of a finished training run (e.g. runs/small "
+    "after make train), or --model=FILE, its model.keras"
+)
+AGAIN = "train again, or pass another --model."
+
+
+def write_model_file(path, config=None, entries=("config.json", "model.weights.h5")):
+    """A zip archive laid out as a model.keras file (stored, not compressed)."""
+    if config is None:
+        config = {
+            "class_name": "LanguageModel",
+            "registered_name": "ptb_rnn>LanguageModel",
+            "config": {"vocabulary": VOCABULARY},
+        }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("metadata.json", "{}")
+        if "config.json" in entries:
+            archive.writestr("config.json", json.dumps(config))
+        if "model.weights.h5" in entries:
+            archive.writestr("model.weights.h5", b"weights" * 100)
+    return path
+
+
+class FindTest(absltest.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.workdir = self.create_tempdir().full_path
+
+    def assert_refused(self, model, expected):
+        with self.assertRaises(reader.DataError) as raised:
+            model_file.find(model)
+        self.assertEqual(str(raised.exception), expected)
+
+    def test_a_file_is_itself(self):
+        path = write_model_file(os.path.join(self.workdir, "mine.keras"))
+        self.assertEqual(model_file.find(path), path)
+
+    def test_a_work_directory_gives_its_model_keras(self):
+        path = write_model_file(os.path.join(self.workdir, "model.keras"))
+        self.assertEqual(model_file.find(self.workdir), path)
+
+    def test_nothing_given(self):
+        for model in (None, ""):
+            self.assert_refused(model, f"no --model given; {TRAIN_ONE}.")
+
+    def test_a_path_that_does_not_exist(self):
+        nowhere = os.path.join(self.workdir, "nowhere")
+        self.assert_refused(nowhere, f"--model={nowhere} does not exist; {TRAIN_ONE}.")
+
+    def test_an_unfinished_run(self):
+        os.mkdir(os.path.join(self.workdir, "checkpoints"))
+        self.assert_refused(
+            self.workdir,
+            f"{self.workdir} has no model.keras: its training has not finished; run the same "
+            "training command again to finish it (it resumes from the latest checkpoint).",
+        )
+
+    def test_a_run_finished_before_models_were_saved(self):
+        with open(os.path.join(self.workdir, "results.json"), "w") as f:
+            f.write("{}\n")
+        self.assert_refused(
+            self.workdir,
+            f"{self.workdir} has no model.keras: its run finished before training saved one; "
+            "train it again with --restart to get one.",
+        )
+
+    def test_a_directory_that_is_no_run(self):
+        self.assert_refused(
+            self.workdir,
+            f"{self.workdir} has no model.keras: it is not the work directory of a training "
+            f"run; {TRAIN_ONE}.",
+        )
+
+
+class ReadVocabularyTest(absltest.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.create_tempdir().full_path, "model.keras")
+
+    def assert_refused(self, expected):
+        with self.assertRaises(reader.DataError) as raised:
+            model_file.read_vocabulary(self.path)
+        self.assertEqual(str(raised.exception), expected)
+
+    def test_reads_the_words_in_id_order(self):
+        write_model_file(self.path)
+        self.assertEqual(model_file.read_vocabulary(self.path), VOCABULARY)
+
+    def test_a_text_file(self):
+        with open(self.path, "w") as f:
+            f.write("the cat sat\n")
+        self.assert_refused(
+            f"{self.path} is not a model.keras file, or it is damaged (File is not a zip "
+            f"file); {AGAIN}"
+        )
+
+    def test_a_truncated_file(self):
+        write_model_file(self.path)
+        with open(self.path, "r+b") as f:
+            f.truncate(os.path.getsize(self.path) // 2)
+        self.assert_refused(
+            f"{self.path} is not a model.keras file, or it is damaged (File is not a zip "
+            f"file); {AGAIN}"
+        )
+
+    def test_a_changed_byte(self):
+        write_model_file(self.path)
+        with open(self.path, "r+b") as f:
+            data = f.read()
+            f.seek(data.index(b"weightsweights") + 3)
+            f.write(b"X")
+        self.assert_refused(f"{self.path} is damaged (model.weights.h5 is corrupt); {AGAIN}")
+
+    def test_an_archive_without_weights(self):
+        write_model_file(self.path, entries=("config.json",))
+        self.assert_refused(
+            f"{self.path} is not a model.keras file (it lacks model.weights.h5); {AGAIN}"
+        )
+
+    def test_another_kind_of_model(self):
+        write_model_file(self.path, {"class_name": "Sequential", "registered_name": None})
+        self.assert_refused(
+            f"{self.path} holds a Sequential, not a model saved by ptb_rnn's training; {AGAIN}"
+        )
+
+    def test_a_vocabulary_that_is_not_words(self):
+        config = {"registered_name": "ptb_rnn>LanguageModel", "config": {"vocabulary": [1, 2]}}
+        write_model_file(self.path, config)
+        self.assert_refused(
+            f"{self.path} is damaged (its vocabulary is not a list of words); {AGAIN}"
+        )
+
+    def test_unreadable(self):
+        self.assert_refused(f"cannot read {self.path} (No such file or directory); {AGAIN}")
+
+
+class WordsTest(absltest.TestCase):
+    def test_unknown_words_once_each_in_order(self):
+        words = ["the", "zebra", "cat", "lion", "zebra"]
+        self.assertEqual(model_file.unknown_words(words, VOCABULARY), ["zebra", "lion"])
+
+    def test_unknown_words_are_fine_with_unk(self):
+        model_file.check_known(["the", "zebra"], VOCABULARY)
+
+    def test_unknown_words_are_refused_without_unk(self):
+        vocabulary = ["<eos>", "the", "cat"]
+        with self.assertRaises(reader.DataError) as raised:
+            model_file.check_known(["the", "zebra", "cat", "lion"], vocabulary)
+        self.assertEqual(
+            str(raised.exception),
+            "'zebra', 'lion' are not in the model's vocabulary, which has no <unk> for unknown "
+            "words; use words of its vocabulary.",
+        )
+
+    def test_quote_some(self):
+        self.assertEqual(model_file.quote_some(["a", "b"]), "'a', 'b'")
+        self.assertEqual(
+            model_file.quote_some(list("abcdefg")), "'a', 'b', 'c', 'd', 'e' and 2 more"
+        )
+
+
+if __name__ == "__main__":
+    absltest.main()
