@@ -136,9 +136,10 @@ class RunSpec:
                     f"or {shorter}."
                 )
         if len(corpus.test) < 2:
+            words = "1 word" if len(corpus.test) == 1 else f"{len(corpus.test)} words"
             raise reader.DataError(
-                f"test split: {len(corpus.test)} word{'' if len(corpus.test) == 1 else 's'}, needs at least 2 for the evaluation "
-                "(one word to predict the next); give it more text."
+                f"test split: {words}, needs at least 2 for the evaluation (one word to "
+                "predict the next); give it more text."
             )
         self._check_memory()
 
