@@ -80,9 +80,9 @@ flags.DEFINE_boolean(
 )
 flags.DEFINE_string(
     "softmax",
-    "fused",
-    "The softmax layer and loss: fused (softmax.py: one function with a hand-written "
-    "gradient) or dense (keras.layers.Dense and automatic gradients; the same loss).",
+    "dense",
+    "The softmax layer and loss: dense (keras.layers.Dense and automatic gradients) or "
+    "fused (softmax.py: one function with a hand-written gradient; the same loss).",
 )
 flags.DEFINE_string(
     "precision",

@@ -34,9 +34,9 @@ WINDOWS_PER_CALL = 50
 # Seeds go to keras.utils.set_random_seed, which takes 32 bits.
 MAX_SEED = 2**32 - 1
 
-# The softmax layer and loss: softmax.py's fused one, or Keras Dense + automatic gradient
+# The softmax layer and loss: Keras Dense + automatic gradient, or softmax.py's fused one.
 # (the default first).
-SOFTMAXES = ("fused", "dense")
+SOFTMAXES = ("dense", "fused")
 # The matmuls' input precision (precision.py); everything else is float32.
 PRECISIONS = ("float32", "mixed_bfloat16")
 
@@ -59,9 +59,11 @@ class RunSpec:
       curve_points_per_epoch: measure validation perplexity at batch size 1 this many
         times an epoch during training (`callbacks.ValidationCurve`); 0: only at the end.
       strategy: how training is spread over devices; only "one_device" today.
-      softmax: "fused" (default; `softmax.fused_sequence_loss`, a hand-written
-        gradient) or "dense" (`keras.layers.Dense`, `steps.sequence_loss` and automatic
-        gradients): the same loss to float32 rounding, a different speed.
+      softmax: "dense" (default; `keras.layers.Dense`, `steps.sequence_loss` and
+        automatic gradients) or "fused" (`softmax.fused_sequence_loss`, a hand-written
+        gradient): the same loss to float32 rounding, a different speed. Dense stays
+        the default so that the recorded results reproduce bit for bit; fused was
+        1.03-1.04x faster (docs/performance.md).
       precision: "float32" (the tutorial's) or "mixed_bfloat16": bfloat16 matmul
         inputs, everything else float32 (precision.py; needs fused_lstm).
     """
@@ -75,7 +77,7 @@ class RunSpec:
     deterministic: bool = False
     curve_points_per_epoch: int = 0
     strategy: str = "one_device"
-    softmax: str = "fused"
+    softmax: str = "dense"
     precision: str = "float32"
 
     def identity(self, corpus: reader.Corpus) -> dict:
@@ -92,7 +94,7 @@ class RunSpec:
             "corpus_sha256": digest.hexdigest(),
         }
         # Runs recorded before these two settings existed were dense and float32:
-        # leaving those values out keeps them resumable (with --softmax=dense).
+        # leaving those defaults out keeps their records valid.
         if self.softmax != "dense":
             identity["softmax"] = self.softmax
         if self.precision != "float32":

@@ -25,7 +25,7 @@ class BenchCliTest(absltest.TestCase):
         # test config: softmax 2*2*10000 + one layer 2*(2*8 + 2*8), times 3 for training
         self.assertEqual(row["train_flops_per_word"], 3 * (40_000 + 64))
         self.assertTrue(row["fused_lstm"])
-        self.assertEqual((row["softmax"], row["precision"]), ("fused", "float32"))
+        self.assertEqual((row["softmax"], row["precision"]), ("dense", "float32"))
         for key in (
             "train_words_per_second",
             "softmax_train_words_per_second",
