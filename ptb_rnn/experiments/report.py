@@ -61,6 +61,19 @@ def grid_table(runs: list[Run]) -> list[str]:
     return lines
 
 
+def _carry(history) -> str:
+    return "yes" if history.truncation["carry_state"] else "no"
+
+
+def _final_perplexities(history) -> str:
+    """Table cells: valid carried, valid as trained, test carried, test as trained."""
+    carried, trained = history.eval["carried"], history.eval["trained_state"]
+    return (
+        f"{carried['valid']:.1f} | {trained['valid']:.1f} "
+        f"| {carried['test']:.1f} | {trained['test']:.1f}"
+    )
+
+
 def results_table(runs: list[Run]) -> list[str]:
     """Markdown: each run (none diverged) under both evaluation protocols."""
     lines = [
@@ -70,12 +83,9 @@ def results_table(runs: list[Run]) -> list[str]:
     ]
     for run in runs:
         h = run.history
-        carried, trained = h.eval["carried"], h.eval["trained_state"]
         lines.append(
-            f"| {run.mode} | {run.num_steps} | {'yes' if h.truncation['carry_state'] else 'no'} "
-            f"| {run.learning_rate:g} | {h.train_perplexity[-1]:.1f} "
-            f"| {carried['valid']:.1f} | {trained['valid']:.1f} "
-            f"| {carried['test']:.1f} | {trained['test']:.1f} "
+            f"| {run.mode} | {run.num_steps} | {_carry(h)} | {run.learning_rate:g} "
+            f"| {h.train_perplexity[-1]:.1f} | {_final_perplexities(h)} "
             f"| {h.words_per_second:.0f} | {h.wall_seconds / 60:.1f} min |"
         )
     return lines
@@ -227,12 +237,9 @@ def full_table(runs: list[Run]) -> list[str]:
     ]
     for run in runs:
         h = run.history
-        carried, trained = h.eval["carried"], h.eval["trained_state"]
         lines.append(
-            f"| {run.mode} | {run.seed} | {run.num_steps} "
-            f"| {'yes' if h.truncation['carry_state'] else 'no'} | {run.learning_rate:g} "
-            f"| {carried['valid']:.1f} | {trained['valid']:.1f} "
-            f"| {carried['test']:.1f} | {trained['test']:.1f} "
+            f"| {run.mode} | {run.seed} | {run.num_steps} | {_carry(h)} | {run.learning_rate:g} "
+            f"| {_final_perplexities(h)} "
             f"| {h.words_per_second:.0f} | {h.train_seconds[-1] / 3600:.2f} "
             f"| {h.machine.get('cpu_family')} |"
         )
