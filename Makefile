@@ -1,4 +1,4 @@
-# make train | test | data | lint | shapes | experiments | bench | sample | evaluate
+# make train | train-2workers | test | data | lint | shapes | experiments | bench | sample | evaluate
 # Variables: CONFIG (small|medium|large|test), PTB_DIR (original PTB files, offline),
 # DATA_PATH (any corpus in the tutorial's layout), DATA_DIR (TFDS data), WORKDIR, FLAGS.
 
@@ -24,6 +24,12 @@ PNG ?= docs/shapes.png
 # make bench
 BENCH_CONFIGS ?= small
 
+# make train-2workers: two worker processes on this machine (ports PORT0 and PORT1);
+# worker 0, the chief, writes WORKDIR; worker 1's log goes to WORKDIR-worker1.log.
+PORT0 ?= 23456
+PORT1 ?= 23457
+CLUSTER := "cluster": {"worker": ["127.0.0.1:$(PORT0)", "127.0.0.1:$(PORT1)"]}
+
 # make sample, make evaluate: the model `make train` left in WORKDIR (its model.keras).
 PRIME ?= the company said
 NUM_WORDS ?= 50
@@ -34,7 +40,7 @@ NUM_SAMPLES ?= 3
 # The text to score: PTB's test split by default (its perplexity is the run's test_perplexity).
 TEXT ?= $(if $(DATA_PATH),$(DATA_PATH)/ptb.test.txt,$(if $(PTB_DIR),$(PTB_DIR)/ptb.test.txt))
 
-.PHONY: install data train test lint format shapes experiments bench sample evaluate
+.PHONY: install data train train-2workers test lint format shapes experiments bench sample evaluate
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -49,6 +55,15 @@ data: install
 
 train: install
 	$(PYTHON) -m ptb_rnn.train --config=$(CONFIG) $(DATA_FLAGS) --workdir=$(WORKDIR) $(FLAGS)
+
+train-2workers: install
+	mkdir -p $(dir $(WORKDIR))
+	TF_CONFIG='{$(CLUSTER), "task": {"type": "worker", "index": 1}}' \
+		$(PYTHON) -m ptb_rnn.train --config=$(CONFIG) $(DATA_FLAGS) --workdir=$(WORKDIR) \
+		--strategy=multi_worker $(FLAGS) > $(WORKDIR)-worker1.log 2>&1 & \
+	TF_CONFIG='{$(CLUSTER), "task": {"type": "worker", "index": 0}}' \
+		$(PYTHON) -m ptb_rnn.train --config=$(CONFIG) $(DATA_FLAGS) --workdir=$(WORKDIR) \
+		--strategy=multi_worker $(FLAGS); status=$$?; wait $$! || status=$$?; exit $$status
 
 test: install
 	PTB_DIR=$(PTB_DIR) $(PYTHON) -m pytest -q

@@ -90,6 +90,19 @@ flags.DEFINE_string(
     "float32 (the tutorial's) or mixed_bfloat16: bfloat16 matmul inputs, with float32 "
     "weights, state, softmax, loss and updates (precision.py).",
 )
+flags.DEFINE_string(
+    "strategy",
+    "one_device",
+    "How training is spread (replicas.py): one_device; mirrored (this machine's GPUs, or "
+    "--cpu_devices logical CPUs); multi_worker (the workers TF_CONFIG lists, see "
+    "cluster.py). The numbers do not depend on it.",
+)
+flags.DEFINE_integer(
+    "cpu_devices",
+    1,
+    "With --strategy=mirrored on a machine without GPUs: split the CPU into this many "
+    "logical devices, one replica each (to see replicas work on one machine).",
+)
 flags.DEFINE_integer(
     "curve_points_per_epoch",
     0,
@@ -152,6 +165,8 @@ def spec_from_flags(**config_overrides) -> RunSpec:
         fused_lstm=FLAGS.fused_lstm,
         deterministic=FLAGS.deterministic,
         curve_points_per_epoch=FLAGS.curve_points_per_epoch,
+        strategy=FLAGS.strategy,
+        cpu_devices=FLAGS.cpu_devices,
         softmax=FLAGS.softmax,
         precision=FLAGS.precision,
     )

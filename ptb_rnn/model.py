@@ -22,6 +22,33 @@ from ptb_rnn.lstm import FusedLSTM
 State = tuple[tuple[tf.Tensor, tf.Tensor], ...]
 
 
+def replica_id() -> int:
+    """This replica's index among a tf.distribute strategy's (0 outside one, or on one
+    device); known when a replica's function is traced."""
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context: not inside a replica
+        return 0
+    return int(tf.get_static_value(context.replica_id_in_sync_group))
+
+
+class ReplicaDropout(keras.layers.Dropout):
+    """`keras.layers.Dropout` whose masks differ between the replicas of a strategy.
+
+    The layer's seed state is a mirrored variable, the same on every replica, so every
+    replica would draw the same mask for its rows (replicas.py). Replica r > 0 folds r
+    into the seed; replica 0, and training on one device, draw exactly Keras's masks.
+    """
+
+    def call(self, inputs, training=False):
+        replica = replica_id()
+        if not training or self.rate == 0 or replica == 0:
+            return super().call(inputs, training=training)
+        seed = self.seed_generator.next()  # int64, as Keras keeps it
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)  # as Keras draws
+        seed = tf.random.experimental.stateless_fold_in(seed, replica)
+        return tf.nn.experimental.stateless_dropout(inputs, rate=self.rate, seed=seed)
+
+
 @keras.saving.register_keras_serializable(package="ptb_rnn")
 class PTBModel(keras.Model):
     """Embedding, stacked LSTMs and a softmax layer, as in `ptb_word_lm.py`.
@@ -61,7 +88,7 @@ class PTBModel(keras.Model):
         self.embedding = keras.layers.Embedding(
             config.vocab_size, config.hidden_size, embeddings_initializer=init
         )
-        self.input_dropout = keras.layers.Dropout(rate)
+        self.input_dropout = ReplicaDropout(rate)
         lstm_class = FusedLSTM if fused_lstm else keras.layers.LSTM
         lstm_options = {"precision": precision} if fused_lstm else {}
         self.lstm_layers = [
@@ -79,7 +106,7 @@ class PTBModel(keras.Model):
             for i in range(config.num_layers)
         ]
         # Dropout on each layer's output, as the tutorial's DropoutWrapper does.
-        self.output_dropouts = [keras.layers.Dropout(rate) for _ in range(config.num_layers)]
+        self.output_dropouts = [ReplicaDropout(rate) for _ in range(config.num_layers)]
         self.softmax = keras.layers.Dense(
             config.vocab_size, kernel_initializer=init, bias_initializer=init
         )

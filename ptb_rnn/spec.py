@@ -39,6 +39,9 @@ MAX_SEED = 2**32 - 1
 SOFTMAXES = ("dense", "fused")
 # The matmuls' input precision (precision.py); everything else is float32.
 PRECISIONS = ("float32", "mixed_bfloat16")
+# How training is spread (replicas.py): one device; the devices of this machine; the
+# machines TF_CONFIG lists (cluster.py).
+STRATEGIES = ("one_device", "mirrored", "multi_worker")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +61,11 @@ class RunSpec:
       deterministic: deterministic TensorFlow ops (for the whole process).
       curve_points_per_epoch: measure validation perplexity at batch size 1 this many
         times an epoch during training (`callbacks.ValidationCurve`); 0: only at the end.
-      strategy: how training is spread over devices; only "one_device" today.
+      strategy: how training is spread over replicas (replicas.py): "one_device",
+        "mirrored" (this machine's GPUs, or cpu_devices logical CPUs) or
+        "multi_worker" (the workers TF_CONFIG names). The numbers do not depend on it.
+      cpu_devices: with "mirrored" on a machine without GPUs, split the CPU into this
+        many logical devices, one replica each.
       softmax: "dense" (default; `keras.layers.Dense`, `steps.sequence_loss` and
         automatic gradients) or "fused" (`softmax.fused_sequence_loss`, a hand-written
         gradient): the same loss to float32 rounding, a different speed. Dense stays
@@ -77,6 +84,7 @@ class RunSpec:
     deterministic: bool = False
     curve_points_per_epoch: int = 0
     strategy: str = "one_device"
+    cpu_devices: int = 1
     softmax: str = "dense"
     precision: str = "float32"
 
@@ -146,15 +154,16 @@ class RunSpec:
         self._check_memory()
 
     def check_computation(self) -> None:
-        """Checks the settings that need no corpus: the softmax path and the precision.
+        """Checks the settings that need no corpus: softmax, precision and strategy.
 
         Raises:
-          ConfigError: an unknown softmax or precision, or mixed_bfloat16 with
-            keras.layers.LSTM.
+          ConfigError: an unknown softmax, precision or strategy, mixed_bfloat16 with
+            keras.layers.LSTM, or cpu_devices that cannot share the batch's rows.
         """
         for name, value, known in (
             ("softmax", self.softmax, SOFTMAXES),
             ("precision", self.precision, PRECISIONS),
+            ("strategy", self.strategy, STRATEGIES),
         ):
             if value not in known:
                 raise ConfigError(
@@ -164,6 +173,11 @@ class RunSpec:
         if self.precision != "float32" and not self.fused_lstm:
             raise ConfigError(
                 f"precision {self.precision} needs the fused LSTM; drop --nofused_lstm."
+            )
+        if self.cpu_devices < 1 or self.config.batch_size % self.cpu_devices:
+            raise ConfigError(
+                f"--cpu_devices={self.cpu_devices} cannot share batch_size "
+                f"{self.config.batch_size} rows equally; pass a divisor of the batch size."
             )
 
     def memory_bytes(self) -> dict[str, int]:

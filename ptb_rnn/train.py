@@ -13,6 +13,13 @@ The config, data, truncation and run flags are in ptb_rnn/cli.py, among them:
                             not stopped. (On CPU the XLA-compiled steps were bitwise
                             reproducible without it too; only the flag promises it.)
 
+--strategy=mirrored trains on every GPU of this machine (or, without GPUs, on
+--cpu_devices logical CPUs); --strategy=multi_worker on the workers the TF_CONFIG
+environment variable lists, each running this same command (ptb_rnn/cluster.py). Each
+replica owns a contiguous block of the batch rows and carries their state; the numbers
+are the one-device ones (ptb_rnn/replicas.py). Only the chief writes in --workdir, which
+the other workers must be able to read (a shared file system) to resume.
+
 This command adds:
 
   --workdir                 where everything goes: results.json (at the end),
@@ -36,22 +43,28 @@ Exit codes:
             restores, the disk is full); one line on stderr says what to do. Input
             errors are found before anything is written; --restart deletes only after.
   70        internal error: one line on stderr, the traceback in --workdir/error.log.
+  75        multi_worker: another worker stopped or cannot be reached; start every
+            worker again with the same command to resume from the latest checkpoint.
   130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM at the end of a compiled call (during
             the final evaluation: at the end of the split), after saving a checkpoint;
             run the same command again to resume. A second signal stops at once.
 """
 
+import contextlib
 import signal
 
-from absl import flags
+from absl import flags, logging
 
-from ptb_rnn import cli, files
+from ptb_rnn import cli, cluster, files
 
 flags.DEFINE_string("workdir", "runs/default", "Where results, weights and checkpoints go.")
 flags.DEFINE_boolean(
     "restart", False, "Delete the checkpoints and results in --workdir and start over."
 )
 FLAGS = flags.FLAGS
+
+# sysexits.h's EX_TEMPFAIL: the run can go on once every worker is started again.
+LOST_WORKER = 75
 
 
 def stop_on_signals() -> list[int]:
@@ -75,17 +88,30 @@ def stop_on_signals() -> list[int]:
 def main(argv):
     del argv
     spec = cli.spec_from_flags()
+    spec.check_computation()
+    chief = True
+    if spec.strategy == "multi_worker":
+        workers = cluster.from_environment()
+        workers.check_batch_size(spec.config.batch_size)
+        chief = workers.is_chief
     files.check_workdir(FLAGS.workdir)
+    if spec.strategy != "one_device":
+        # TensorFlow allows one set-up per process, before it runs anything (reading the
+        # corpus does).
+        from ptb_rnn import replicas
+
+        replicas.create_strategy(spec.strategy, spec.cpu_devices)
     corpus = cli.corpus_from_flags()
     spec.check(corpus)
     if not FLAGS.restart:
         files.check_same_run(FLAGS.workdir, spec.identity(corpus))
-    with files.locked(FLAGS.workdir):
+    # Only the chief writes, so only the chief locks; the other workers wait for it.
+    with files.locked(FLAGS.workdir) if chief else contextlib.nullcontext():
         # Imported once the input is known to be good: TensorFlow writes start-up lines to
         # stderr when imported, and a bad input should end in one line.
-        from ptb_rnn import callbacks, trainer
+        from ptb_rnn import callbacks, replicas, trainer
 
-        if FLAGS.restart:
+        if FLAGS.restart and chief:
             files.start_over(FLAGS.workdir)
         received = stop_on_signals()
         try:
@@ -99,6 +125,15 @@ def main(argv):
             cli.fail(str(e), exit_code=1)
         except callbacks.Interrupted as e:
             cli.exit_with(f"{signal.Signals(received[0]).name}: {e}", 128 + received[0])
+        except replicas.LOST_WORKER_ERRORS as e:
+            cli.fail(
+                f"lost another worker ({type(e).__name__}: {e.message.strip().splitlines()[0]}); "
+                "start every worker again with the same command to resume from the latest "
+                "checkpoint.",
+                exit_code=LOST_WORKER,
+            )
+        if not chief:
+            logging.info("Training finished; the chief evaluates and writes the results.")
 
 
 def run():

@@ -7,6 +7,7 @@ The work inside lives in one module per job:
 
     steps.py       the loss summed over time steps, SGD with global-norm clipping, and
                    the compiled train/eval steps (backprop cut at each window's edge)
+    replicas.py    the same steps spread over tf.distribute replicas, rows per replica
     epoch.py       one pass over an epoch's windows, the LSTM state carried between calls
     evaluate/      the batch-size-1 stream protocols
     callbacks.py   the divergence guard, checkpoints, summaries, stop on request
@@ -24,12 +25,11 @@ import tensorflow as tf
 from absl import logging
 
 from ptb_rnn import callbacks as callbacks_lib
-from ptb_rnn import evaluate, files, reader, steps
+from ptb_rnn import evaluate, files, reader, replicas, steps
 from ptb_rnn.checkpoint import RunCheckpoints
 from ptb_rnn.epoch import EpochState, run_epoch
 from ptb_rnn.history import History, machine_description
 from ptb_rnn.language_model import LanguageModel
-from ptb_rnn.model import PTBModel
 from ptb_rnn.spec import RunSpec
 
 
@@ -49,6 +49,10 @@ def train_and_evaluate(
     num_steps words). The final weights go to workdir/model.weights.h5, and the model with
     its vocabulary to workdir/model.keras (language_model.py).
 
+    With spec.strategy "multi_worker", every worker runs this; only the chief writes
+    in workdir and evaluates, and the others read its checkpoints to resume (the work
+    directory must be on a file system they share).
+
     Args:
       spec: the run; `spec.check(corpus)` must have passed.
       corpus: the three splits.
@@ -60,7 +64,8 @@ def train_and_evaluate(
 
     Returns:
       The History written to results.json; for a work directory whose results.json
-      already holds this run, that History, with nothing trained.
+      already holds this run, that History, with nothing trained. A worker that is not
+      the chief returns the History of training, without the final evaluation.
 
     Raises:
       files.WorkdirError: workdir holds checkpoints or results of a different run, or
@@ -76,18 +81,14 @@ def train_and_evaluate(
     if finished is not None:
         logging.info("%s holds this run, finished; nothing to train.", workdir)
         return History.from_json(finished)
-    os.makedirs(workdir, exist_ok=True)
+    strategy = replicas.create_strategy(spec.strategy, spec.cpu_devices)
+    chief = replicas.is_chief(strategy)
+    if chief:
+        os.makedirs(workdir, exist_ok=True)
     if spec.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(spec.seed)
-    model = PTBModel(
-        config,
-        fused_lstm=spec.fused_lstm,
-        fused_softmax=spec.softmax == "fused",
-        precision=spec.precision,
-    ).build_for(config.batch_size)
-    optimizer = steps.make_optimizer(config)
-    optimizer.build(model.trainable_variables)
+    model, optimizer = replicas.build(spec, strategy)
 
     history = History(
         dataclasses.asdict(config),
@@ -99,11 +100,16 @@ def train_and_evaluate(
     progress = callbacks_lib.Progress(0, EpochState(zero_state), history, config.max_max_epoch)
     checkpoints = None
     if spec.checkpoint_every_steps is not None:
-        checkpoints = _resume(spec, identity, workdir, model, optimizer, progress)
-    hooks = _callbacks(spec, corpus, workdir, model, checkpoints, callbacks)
+        checkpoints = _resume(spec, identity, workdir, model, optimizer, progress, chief)
+    hooks = _callbacks(spec, corpus, workdir, model, checkpoints, callbacks, chief)
     start_time = time.time() - progress.history.seconds_so_far - progress.epoch_state.seconds
     try:
-        _train(spec, corpus, model, optimizer, progress, hooks, start_time)
+        train_steps = replicas.make_train_steps(
+            strategy, model, optimizer, spec.truncation.carry_state
+        )
+        _train(spec, corpus, model, train_steps, optimizer, progress, hooks, start_time)
+        if not chief:
+            return progress.history
         weights_path = os.path.join(workdir, files.WEIGHTS_FILE)
         with files.atomic_path(weights_path) as temporary:
             model.save_weights(temporary)
@@ -111,7 +117,8 @@ def train_and_evaluate(
             LanguageModel(model, corpus.id_to_word).save(temporary)
         evaluation = _evaluate(spec, corpus, model, progress, hooks)
     except callbacks_lib.StopRequested as stop:
-        saved = hooks.on_stop(progress) or "nothing was saved (checkpoints are off)."
+        unsaved = "checkpoints are off" if chief else "the chief saves the checkpoints"
+        saved = hooks.on_stop(progress) or f"nothing was saved ({unsaved})."
         raise callbacks_lib.Interrupted(f"stopped {stop.where}, {saved}") from None
     history = progress.history
     history.finish(evaluation, time.time() - start_time)
@@ -120,13 +127,14 @@ def train_and_evaluate(
     return history
 
 
-def _resume(spec, identity, workdir, model, optimizer, progress) -> RunCheckpoints:
+def _resume(spec, identity, workdir, model, optimizer, progress, chief) -> RunCheckpoints:
     """Opens the run's checkpoints; restores the newest good one into model and progress."""
     checkpoints = RunCheckpoints(
         os.path.join(workdir, files.CHECKPOINT_DIR), model, optimizer, spec.config.batch_size
     )
     if not checkpoints.saved:
-        files.write_identity(workdir, identity)
+        if chief:
+            files.write_identity(workdir, identity)
         return checkpoints
     path, progress.epoch, progress.epoch_state, progress.history = checkpoints.restore()
     progress.history.identity = identity  # checkpoints of older versions lack it
@@ -138,8 +146,9 @@ def _resume(spec, identity, workdir, model, optimizer, progress) -> RunCheckpoin
     return checkpoints
 
 
-def _callbacks(spec, corpus, workdir, model, checkpoints, callbacks):
-    """The trainer's callbacks, in the order it guarantees, then the caller's."""
+def _callbacks(spec, corpus, workdir, model, checkpoints, callbacks, chief):
+    """The trainer's callbacks, in the order it guarantees, then the caller's; on a
+    worker that is not the chief, none that writes."""
     hooks = [callbacks_lib.DivergenceGuard(model, checkpoints)]  # first: never save a bad state
     if spec.curve_points_per_epoch:  # before checkpoints, which then hold its points
         hooks.append(
@@ -151,18 +160,18 @@ def _callbacks(spec, corpus, workdir, model, checkpoints, callbacks):
                 spec.curve_points_per_epoch,
             )
         )
-    if checkpoints is not None:
+    if chief and checkpoints is not None:
         hooks.append(callbacks_lib.Checkpointing(checkpoints, spec.checkpoint_every_steps))
-    hooks.append(callbacks_lib.Summaries(os.path.join(workdir, files.SUMMARY_DIR)))
+    if chief:
+        hooks.append(callbacks_lib.Summaries(os.path.join(workdir, files.SUMMARY_DIR)))
     return callbacks_lib.CallbackList([*hooks, *callbacks])
 
 
-def _train(spec, corpus, model, optimizer, progress, hooks, start_time) -> None:
+def _train(spec, corpus, model, train_steps, optimizer, progress, hooks, start_time) -> None:
     """Trains the remaining epochs, each followed by validation in the training layout."""
     config, truncation = spec.config, spec.truncation
     train_batches = reader.ptb_producer(corpus.train, config.batch_size, config.num_steps)
     valid_batches = reader.ptb_producer(corpus.valid, config.batch_size, spec.eval_num_steps)
-    train_steps = steps.make_train_steps(model, optimizer, truncation.carry_state)
     # Validation in the training layout handles the state as training does.
     valid_steps = steps.make_eval_steps(model, truncation.carry_state)
     for epoch in range(progress.epoch, config.max_max_epoch):

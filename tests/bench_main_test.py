@@ -60,8 +60,18 @@ class BenchCliTest(absltest.TestCase):
         self.assertEqual(
             result.stderr.strip().splitlines()[-1],
             "error: --compare: cannot read 'seed=0'; write field=value with a field among "
-            "softmax, precision, fused_lstm, windows_per_call, e.g. "
+            "softmax, precision, fused_lstm, windows_per_call, strategy, e.g. "
             "--compare=softmax=dense,softmax=fused.",
+        )
+
+    def test_strategies_beyond_one_device_are_refused(self):
+        flags = ["--strategy=mirrored", "--cpu_devices=2"]
+        result = helpers.run_module("ptb_rnn.bench", *QUICK, *flags)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(
+            result.stderr.strip().splitlines()[-1],
+            "error: the benchmark runs on one device; to time what splitting the step over "
+            "replicas costs there, pass --compare=strategy=one_device,strategy=mirrored.",
         )
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import unittest
+from unittest import mock
 
 import helpers
 from absl.testing import absltest, parameterized
@@ -23,6 +24,12 @@ GOOD = ["--config=test", "--vocab_size=10", "--batch_size=2"]
 NEEDS = (
     "a corpus directory needs ptb.train.txt, ptb.valid.txt and ptb.test.txt (for PTB: the "
     f"data/ folder of {reader.PTB_ARCHIVE})."
+)
+
+
+TF_CONFIG_EXAMPLE = (
+    '{"cluster": {"worker": ["127.0.0.1:12345", "127.0.0.1:12346"]}, '
+    '"task": {"type": "worker", "index": 0}}'
 )
 
 
@@ -160,12 +167,70 @@ class BadInputTest(parameterized.TestCase):
             "see --helpfull for the flags.",
         ),
         ("positional_argument", ["small"], "unexpected arguments small; every option is a --flag."),
+        (
+            "unknown_strategy",
+            ["--strategy=tpu"],
+            "strategy must be one of one_device, mirrored, multi_worker, got 'tpu'; "
+            "pass --strategy=one_device.",
+        ),
+        (
+            "cpu_devices_not_dividing_the_batch",
+            ["--strategy=mirrored", "--cpu_devices=3"],
+            "--cpu_devices=3 cannot share batch_size 2 rows equally; pass a divisor of the "
+            "batch size.",
+        ),
     )
     def test_bad_flag(self, flags, expected):
         # The last --workdir given wins.
         self.assert_one_line_and_exit_2(
             [*GOOD, f"--data_path={self.corpus}", f"--workdir={self.workdir}", *flags], expected
         )
+
+    @parameterized.named_parameters(
+        (
+            "missing",
+            None,
+            "--strategy=multi_worker needs the TF_CONFIG environment variable, which lists the "
+            "workers and says which one this is (e.g. {EXAMPLE}); set it on every worker, or "
+            "pass --strategy=one_device.",
+        ),
+        (
+            "not_json",
+            "{cluster",
+            "cannot read TF_CONFIG='{cluster': it must be JSON naming the cluster's chief and "
+            "worker addresses and this task's type (chief or worker) and index among them "
+            "(e.g. {EXAMPLE}); fix it on this worker.",
+        ),
+        (
+            "index_out_of_range",
+            '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 1}}',
+            'cannot read TF_CONFIG=\'{"cluster": {"worker": ["127.0.0.1:1"]}, '
+            '"task": {"type": "worker", "index": 1}}\': it must be JSON naming the '
+            "cluster's chief and worker addresses and this task's type (chief or worker) and "
+            "index among them (e.g. {EXAMPLE}); fix it on this worker.",
+        ),
+        (
+            "batch_not_divisible_by_the_workers",
+            '{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]}, '
+            '"task": {"type": "worker", "index": 0}}',
+            "batch_size 2 cannot be split into 3 equal blocks of rows, one per worker; pass a "
+            "--batch_size divisible by 3.",
+        ),
+    )
+    def test_bad_tf_config(self, tf_config, expected):
+        environ = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+        if tf_config is not None:
+            environ["TF_CONFIG"] = tf_config
+        with mock.patch.dict(os.environ, environ, clear=True):
+            self.assert_one_line_and_exit_2(
+                [
+                    *GOOD,
+                    f"--data_path={self.corpus}",
+                    f"--workdir={self.workdir}",
+                    "--strategy=multi_worker",
+                ],
+                expected.replace("{EXAMPLE}", TF_CONFIG_EXAMPLE),
+            )
 
     def test_missing_data_directory(self):
         nowhere = os.path.join(self.tmp, "nowhere")

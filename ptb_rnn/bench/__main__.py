@@ -50,6 +50,7 @@ COMPARABLE = {
     "precision": str,
     "fused_lstm": lambda value: {"true": True, "false": False}[value.lower()],
     "windows_per_call": int,
+    "strategy": str,  # one_device or mirrored: what splitting the step costs on one device
 }
 
 
@@ -218,6 +219,16 @@ def main(argv):
         name: [parse_setting(spec, setting) for setting in FLAGS.compare or ()]
         for name, spec in specs.items()
     }
+    # One device, alone or through MirroredStrategy's replica machinery (one replica).
+    settings = [s for pair in pairs.values() for s in pair] or list(specs.values())
+    one_device = all(
+        s.strategy in ("one_device", "mirrored") and s.cpu_devices == 1 for s in settings
+    )
+    if not one_device or (not FLAGS.compare and base.strategy != "one_device"):
+        raise ConfigError(
+            "the benchmark runs on one device; to time what splitting the step over "
+            "replicas costs there, pass --compare=strategy=one_device,strategy=mirrored."
+        )
     if FLAGS.json:
         files.check_writable(os.path.dirname(FLAGS.json) or ".", "--json")
     # Imported once the input is known to be good (see cli.py).

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import evaluate, steps
+from ptb_rnn import evaluate, replicas, steps
 from ptb_rnn.model import PTBModel
 from ptb_rnn.spec import RunSpec
 
@@ -75,17 +75,6 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_model(spec: RunSpec) -> PTBModel:
-    """The run's model, built for its batch size, with seeded weights."""
-    keras.utils.set_random_seed(0)
-    return PTBModel(
-        spec.config,
-        fused_lstm=spec.fused_lstm,
-        fused_softmax=spec.softmax == "fused",
-        precision=spec.precision,
-    ).build_for(spec.config.batch_size)
-
-
 def make_softmax_steps(model: PTBModel, learning_rate: float, jit_compile: bool | None = None):
     """Like `steps.make_train_steps`, but for the softmax layer alone.
 
@@ -109,7 +98,9 @@ def make_softmax_steps(model: PTBModel, learning_rate: float, jit_compile: bool 
         return loss + tf.reduce_sum(d_inputs), state
 
     return steps.over_windows(
-        softmax_window, carry_state=True, jit_compile=steps.compile_with_xla(model, jit_compile)
+        softmax_window,
+        carry_state=True,
+        jit_compile=steps.compile_with_xla(model, jit_compile),
     )
 
 
@@ -129,15 +120,22 @@ class Timer:
     def __init__(self, spec: RunSpec, calls: int, jit_compile: bool | None = None):
         config = spec.config
         self.spec, self.calls = spec, calls
-        self.model = make_model(spec)
+        strategy = replicas.create_strategy(spec.strategy, spec.cpu_devices)
+        keras.utils.set_random_seed(0)
+        self.model, optimizer = replicas.build(spec, strategy)
         self.jit_compile = steps.compile_with_xla(self.model, jit_compile)  # training's
         self.eval_jit_compile = True if jit_compile is None else jit_compile
-        optimizer = steps.make_optimizer(config)
+        train_steps = replicas.make_train_steps(
+            strategy, self.model, optimizer, jit_compile=self.jit_compile
+        )
         self.steps = {
-            "train": steps.make_train_steps(self.model, optimizer, jit_compile=self.jit_compile),
-            "softmax": make_softmax_steps(self.model, config.learning_rate, self.jit_compile),
+            "train": train_steps,
             "valid": steps.make_eval_steps(self.model, jit_compile=self.eval_jit_compile),
         }
+        if strategy is None:  # the softmax layer alone is timed on one device
+            self.steps["softmax"] = make_softmax_steps(
+                self.model, config.learning_rate, self.jit_compile
+            )
         rng = np.random.default_rng(0)
         shape = (spec.windows_per_call, config.batch_size, config.num_steps)
         self.xs = rng.integers(0, config.vocab_size, shape).astype(np.int32)
