@@ -123,6 +123,20 @@ def is_chief(strategy: tf.distribute.Strategy | None) -> bool:
     return strategy is None or strategy.extended.should_checkpoint
 
 
+def wait_for_workers(strategy: tf.distribute.Strategy | None) -> None:
+    """Returns once every worker has called it: a worker that ends before the chief has
+    written the results would be reported by the chief's TensorFlow as crashed."""
+    if strategy is None:
+        return
+
+    @tf.function
+    def count_replicas():
+        ones = strategy.run(lambda: tf.constant(1))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, ones, axis=None)
+
+    count_replicas()
+
+
 def distribute_rows(strategy: tf.distribute.Strategy, value, axis: int):
     """Gives each replica its own contiguous block of value's rows along axis."""
     rows = value.shape[axis] // strategy.num_replicas_in_sync

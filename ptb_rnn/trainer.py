@@ -109,6 +109,7 @@ def train_and_evaluate(
         )
         _train(spec, corpus, model, train_steps, optimizer, progress, hooks, start_time)
         if not chief:
+            replicas.wait_for_workers(strategy)  # the chief evaluates and writes
             return progress.history
         weights_path = os.path.join(workdir, files.WEIGHTS_FILE)
         with files.atomic_path(weights_path) as temporary:
@@ -124,6 +125,7 @@ def train_and_evaluate(
     history.finish(evaluation, time.time() - start_time)
     logging.info("Test Perplexity: %.3f", history.test_perplexity)
     files.write_json(os.path.join(workdir, files.RESULTS_FILE), history.to_json())
+    replicas.wait_for_workers(strategy)
     return history
 
 
