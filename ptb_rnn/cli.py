@@ -95,7 +95,7 @@ flags.DEFINE_string(
     "one_device",
     "How training is spread (replicas.py): one_device; mirrored (this machine's GPUs, or "
     "--cpu_devices logical CPUs); multi_worker (the workers TF_CONFIG lists, see "
-    "cluster.py). The numbers do not depend on it.",
+    "cluster.py). The numbers are the one-device ones, to float32 rounding.",
 )
 flags.DEFINE_integer(
     "cpu_devices",

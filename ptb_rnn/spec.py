@@ -63,7 +63,8 @@ class RunSpec:
         times an epoch during training (`callbacks.ValidationCurve`); 0: only at the end.
       strategy: how training is spread over replicas (replicas.py): "one_device",
         "mirrored" (this machine's GPUs, or cpu_devices logical CPUs) or
-        "multi_worker" (the workers TF_CONFIG names). The numbers do not depend on it.
+        "multi_worker" (the workers TF_CONFIG names): the one-device numbers, to
+        float32 rounding.
       cpu_devices: with "mirrored" on a machine without GPUs, split the CPU into this
         many logical devices, one replica each.
       softmax: "dense" (default; `keras.layers.Dense`, `steps.sequence_loss` and

@@ -17,8 +17,9 @@ The config, data, truncation and run flags are in ptb_rnn/cli.py, among them:
 --cpu_devices logical CPUs); --strategy=multi_worker on the workers the TF_CONFIG
 environment variable lists, each running this same command (ptb_rnn/cluster.py). Each
 replica owns a contiguous block of the batch rows and carries their state; the numbers
-are the one-device ones (ptb_rnn/replicas.py). Only the chief writes in --workdir, which
-the other workers must be able to read (a shared file system) to resume.
+are the one-device ones, to float32 rounding (ptb_rnn/replicas.py). Only the chief writes
+in --workdir, which the other workers must be able to read (a shared file system) to
+resume.
 
 This command adds:
 
