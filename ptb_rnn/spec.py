@@ -159,7 +159,8 @@ class RunSpec:
 
         Raises:
           ConfigError: an unknown softmax, precision or strategy, mixed_bfloat16 with
-            keras.layers.LSTM, or cpu_devices that cannot share the batch's rows.
+            keras.layers.LSTM, or (mirrored) cpu_devices that cannot share the batch's
+            rows.
         """
         for name, value, known in (
             ("softmax", self.softmax, SOFTMAXES),
@@ -175,7 +176,9 @@ class RunSpec:
             raise ConfigError(
                 f"precision {self.precision} needs the fused LSTM; drop --nofused_lstm."
             )
-        if self.cpu_devices < 1 or self.config.batch_size % self.cpu_devices:
+        if self.strategy == "mirrored" and (
+            self.cpu_devices < 1 or self.config.batch_size % self.cpu_devices
+        ):
             raise ConfigError(
                 f"--cpu_devices={self.cpu_devices} cannot share batch_size "
                 f"{self.config.batch_size} rows equally; pass a divisor of the batch size."

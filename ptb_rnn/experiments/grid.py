@@ -69,7 +69,9 @@ def run_grid(points: list[GridPoint], corpus: reader.Corpus) -> list[Run]:
     """
     runs = []
     for point in points:
-        logging.info("Run: %s, learning rate %g", point.mode, point.learning_rate)
+        logging.info(
+            "Run: %s, learning rate %g, seed %d", point.mode, point.learning_rate, point.spec.seed
+        )
         history = run_once(point.spec, corpus, point.workdir)
         runs.append(Run(point.mode, point.learning_rate, history, point.spec.seed))
     return runs
