@@ -28,7 +28,8 @@ class History:
         checkpoints or start-up), at the end of each epoch.
       curve: validation points measured during training (`callbacks.ValidationCurve`),
         each {"epoch", "step", "words", "train_seconds", "carried", "trained_state"}.
-      machine: the machine the run started on (`machine_description()`).
+      machine: the machine the run started on (`machine_description()`), and the
+        strategy and number of replicas it started with ("strategy", "replicas").
       identity: what decides the numbers (`RunSpec.identity`): a work directory whose
         results.json holds another identity is not trained in (`files.check_same_run`).
       eval: after training, {"carried": {"valid": p, "test": p}, "trained_state": ...}

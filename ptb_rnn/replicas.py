@@ -90,6 +90,11 @@ def create_strategy(name: str, cpu_devices: int = 1) -> tf.distribute.Strategy |
         ) from None
 
 
+def num_replicas(strategy: tf.distribute.Strategy | None) -> int:
+    """How many replicas share each window's rows: 1 without a strategy."""
+    return 1 if strategy is None else strategy.num_replicas_in_sync
+
+
 def build(
     spec: RunSpec, strategy: tf.distribute.Strategy | None
 ) -> tuple[PTBModel, keras.optimizers.Optimizer]:
@@ -99,12 +104,12 @@ def build(
     Raises:
       ConfigError: the replicas cannot share the batch's rows equally.
     """
-    num_replicas = 1 if strategy is None else strategy.num_replicas_in_sync
-    if spec.config.batch_size % num_replicas:
+    replica_count = num_replicas(strategy)
+    if spec.config.batch_size % replica_count:
         raise ConfigError(
-            f"batch_size {spec.config.batch_size} cannot be split into {num_replicas} "
+            f"batch_size {spec.config.batch_size} cannot be split into {replica_count} "
             f"equal blocks of rows, one per replica; pass a --batch_size divisible by "
-            f"{num_replicas}."
+            f"{replica_count}."
         )
     with contextlib.nullcontext() if strategy is None else strategy.scope():
         model = PTBModel(
@@ -190,12 +195,12 @@ def make_train_steps(
     """
     if strategy is None:
         return steps.make_train_steps(model, optimizer, carry_state, jit_compile)
-    num_replicas = strategy.num_replicas_in_sync
+    replica_count = strategy.num_replicas_in_sync
 
     def forward_backward(x, y, state: State):
         with tf.GradientTape() as tape:
             loss, state = steps.window_loss(model, x, y, state, training=True)
-            loss = loss / num_replicas  # its rows' share of the batch mean
+            loss = loss / replica_count  # its rows' share of the batch mean
         return loss, tape.gradient(loss, model.trainable_variables), state
 
     compiled_forward_backward = per_replica(

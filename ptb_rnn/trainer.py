@@ -93,7 +93,11 @@ def train_and_evaluate(
     history = History(
         dataclasses.asdict(config),
         dataclasses.asdict(spec.truncation),
-        machine=machine_description(),
+        machine={
+            **machine_description(),
+            "strategy": spec.strategy,
+            "replicas": replicas.num_replicas(strategy),
+        },
         identity=identity,
     )
     zero_state = model.zero_state(config.batch_size)

@@ -61,6 +61,31 @@ class GridTest(absltest.TestCase):
         )
 
 
+class FullScaleTest(absltest.TestCase):
+    def test_full_runs_timed_at_the_measured_speeds(self):
+        tmp = self.create_tempdir().full_path
+        corpus = helpers.random_corpus(os.path.join(tmp, "corpus"), 200, 30, 30)
+        out = os.path.join(tmp, "out")
+        flags = [*TINY, f"--data_path={corpus}", f"--output_dir={out}"]
+        flags.append("--modes=tbptt,stateless_one_step")
+        grid = helpers.run_module("ptb_rnn.experiments", *flags, "--learning_rates=1")
+        self.assertEqual(grid.returncode, 0, grid.stderr)
+
+        full = ["--full", "--second_seed_modes=", "--measure_speeds"]
+        result = helpers.run_module("ptb_rnn.experiments", *flags, *full)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        measured = files.read_json(os.path.join(out, "full", "speeds.json"))
+        # The test config's windows of 2 words, carried, and stateless_one_step's of 1.
+        kinds = [(row["num_steps"], row["carry_state"]) for row in measured["speeds"]]
+        self.assertEqual(kinds, [(1, False), (2, True)])
+        self.assertTrue(all(len(row["words_per_second"]) == 3 for row in measured["speeds"]))
+        with open(os.path.join(out, "full_scale.md")) as f:
+            report = f.read()
+        self.assertIn(f"Training times: each run's windows at the training speeds in {out}", report)
+        self.assertIn("| tbptt | 0 | 1 |", report)
+        self.assertIn("| stateless_one_step | 0 | 1 |", report)
+
+
 class BadInputTest(absltest.TestCase):
     """Every input is checked before TensorFlow is imported: one line, exit code 2."""
 
@@ -84,6 +109,7 @@ class BadInputTest(absltest.TestCase):
             "--modes=tbptt,tbptt_k35": "error: train split: 152 words, needs at least 720 to "
             "fill one window of batch_size 20 x num_steps 35; give it more text, or decrease "
             "--batch_size or --num_steps.",
+            "--measure_speeds": "error: --measure_speeds applies only with --full.",
             "--full": "error: --train_fraction does not apply with --full: all of PTB, 6 "
             "epochs, at the learning rate the grid picked.",
         }

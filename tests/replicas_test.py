@@ -190,6 +190,8 @@ class MultiWorkerTest(absltest.TestCase):
             results = json.load(f)
         for key in ("train_perplexity", "valid_perplexity", "test_perplexity"):
             np.testing.assert_allclose(results[key], expected[key], rtol=TOLERANCE)
+        self.assertEqual(results["machine"]["strategy"], "multi_worker")
+        self.assertEqual(results["machine"]["replicas"], 2)
 
 
 if __name__ == "__main__":

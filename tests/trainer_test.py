@@ -140,6 +140,8 @@ class TrainAndEvaluateTest(tf.test.TestCase):
             self.assertTrue(np.isfinite(perplexities[0]))
         # A uniform guess over 10000 words has perplexity 10000; 2 units learn word frequencies.
         self.assertLess(history.test_perplexity, 1000)
+        machine = history.machine
+        self.assertEqual((machine["strategy"], machine["replicas"]), ("one_device", 1))
 
 
 if __name__ == "__main__":

@@ -111,7 +111,8 @@ class Timer:
     machine whose speed drifts affects both alike.
 
     Args:
-      spec: the run (config, LSTM, softmax path, precision, windows per call).
+      spec: the run (config, state carried or not, LSTM, softmax path, precision,
+        windows per call).
       calls: compiled calls per timing, each of spec.windows_per_call windows.
       jit_compile: XLA or not for every step; None: each step's default (training:
         the precision's choice, `steps.compile_with_xla`; evaluation: XLA).
@@ -126,7 +127,7 @@ class Timer:
         self.jit_compile = steps.compile_with_xla(self.model, jit_compile)  # training's
         self.eval_jit_compile = True if jit_compile is None else jit_compile
         train_steps = replicas.make_train_steps(
-            strategy, self.model, optimizer, jit_compile=self.jit_compile
+            strategy, self.model, optimizer, spec.truncation.carry_state, self.jit_compile
         )
         self.steps = {
             "train": train_steps,

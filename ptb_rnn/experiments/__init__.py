@@ -22,9 +22,17 @@ Two experiments, both through the one trainer (`trainer.train_and_evaluate`):
 Results go to `OUTPUT_DIR/experiments.md`, PNG learning curves, and one work directory
 per run under `OUTPUT_DIR/runs/` (a finished run, one with results.json, is not redone).
 
+With `--full`, every mode instead trains on all of PTB for 6 epochs at the rate the grid
+picked for it, with validation points four times an epoch, and `OUTPUT_DIR/full_scale.md`
+gives the words and training minutes each took to reach perplexity 300, 200 and 150.
+Those runs take hours; their training minutes compare only at speeds measured with
+nothing else running (`--measure_speeds`, speeds.py).
+
 plan.py      the grid's runs, each a RunSpec and a work directory (no TensorFlow)
-grid.py      trains or reads each run of the grid, and picks each mode's learning rate
+grid.py      trains or reads each run of the grid
+results.py   how each run ended, read from its work directory; each mode's pick
+speeds.py    training speed per window length, and the full-scale runs' time at it
 echo.py      the echo task: its streams, its runs, the perplexity of the answers
-report.py    experiments.md and the learning curves
+report.py    experiments.md, full_scale.md and the learning curves
 __main__.py  the command line: python -m ptb_rnn.experiments --help
 """

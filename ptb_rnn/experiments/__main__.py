@@ -4,6 +4,7 @@
         [--learning_rates=0.5,1,2] [--epochs=2] [--train_fraction=0.1] [--noecho]
         [--output_dir=results]
     python -m ptb_rnn.experiments --full --ptb_dir=DIR [--modes=...] [--second_seed_modes=...]
+        [--notrain] [--measure_speeds]
 
 The config, data and run flags (--config, --seed, --windows_per_call...) are in
 ptb_rnn/cli.py; each mode sets its own truncation. Writes OUTPUT_DIR/experiments.md,
@@ -18,7 +19,7 @@ from absl import flags
 
 from ptb_rnn import cli, files, truncation
 from ptb_rnn.config import ConfigError
-from ptb_rnn.experiments import plan, results
+from ptb_rnn.experiments import plan, results, speeds
 
 flags.DEFINE_list("modes", list(truncation.MODES), "Training modes to compare on PTB.")
 flags.DEFINE_list("learning_rates", ["0.5", "1", "2"], "Learning-rate grid, the same per mode.")
@@ -42,6 +43,13 @@ flags.DEFINE_boolean(
     "With --full: train the runs not finished yet; --notrain writes the report from those "
     "that have finished (e.g. while others still train).",
 )
+flags.DEFINE_boolean(
+    "measure_speeds",
+    False,
+    "With --full: time training at each window length the runs use, on this machine, and "
+    "write OUTPUT_DIR/full/speeds.json; the report then gives every run's training time at "
+    "these speeds instead of its own clock. Run it with nothing else running.",
+)
 flags.DEFINE_list(
     "second_seed_modes",
     list(plan.SECOND_SEED_MODES),
@@ -49,6 +57,7 @@ flags.DEFINE_list(
 )
 FLAGS = flags.FLAGS
 
+SPEED_ROUNDS = 3  # timings of each window length with --measure_speeds
 # Flags of cli.py that each mode sets for itself.
 TRUNCATION_FLAGS = ("mode", "carry_state", "truncation_schedule")
 
@@ -79,6 +88,8 @@ def main(argv):
                 f"--{name} does not apply to the experiments: each mode sets its own "
                 "truncation; choose the modes with --modes."
             )
+    if FLAGS.measure_speeds and not FLAGS.full:
+        raise ConfigError("--measure_speeds applies only with --full.")
     files.check_writable(FLAGS.output_dir, "--output_dir")
     base = cli.spec_from_flags()
     runs_dir = os.path.join(FLAGS.output_dir, "runs")
@@ -148,26 +159,52 @@ def full_scale(base, runs_dir: str) -> None:
         runs = [run for run in grid.run_grid(points, corpus) if not run.diverged]
     else:
         runs = results.read_finished(points)
+    speeds_path = os.path.join(full_dir, speeds.SPEEDS_FILE)
+    if FLAGS.measure_speeds:
+        files.write_json(speeds_path, speeds.measure([p.spec for p in points], SPEED_ROUNDS))
+    measured = files.read_json(speeds_path)
+    cost = (
+        f"As run, the {len(runs)} runs took "
+        f"{sum(r.history.train_seconds[-1] for r in runs) / 3600:.1f} h of training and "
+        f"{sum(r.history.wall_seconds for r in runs) / 3600:.1f} h in all."
+    )
+    if measured is None:
+        timing = (
+            "Training times: each run's own clock, comparable only between runs that had the "
+            "machine to themselves."
+        )
+    else:
+        batch_len = len(corpus.train) // base.config.batch_size
+        runs = [
+            dataclasses.replace(run, history=speeds.retime(run.history, measured, batch_len))
+            for run in runs
+        ]
+        timing = (
+            f"Training times: each run's windows at the training speeds in {speeds_path} "
+            "(words/s per window length, measured by --full --notrain --measure_speeds with "
+            f"nothing else running, on {_machine(measured['machine'])}), so that they compare "
+            "across runs."
+        )
     title = f"PTB, {FLAGS.config} model, {plan.FULL_EPOCHS} epochs of {len(corpus.train)} words"
     for x, name in report.FULL_PNGS.items():
         report.plot_full_curves(runs, os.path.join(FLAGS.output_dir, name), x, title)
-    machines = sorted(
-        {
-            f"{r.history.machine.get('cpu')} (CPU family {r.history.machine.get('cpu_family')})"
-            for r in runs
-        }
-    )
+    machines = sorted({_machine(run.history.machine) for run in runs})
     setup = (
         f"Setup: the {FLAGS.config} config on all of PTB ({len(corpus.train)} training words an "
         f"epoch), {plan.FULL_EPOCHS} epochs for every mode: the learning rate the grid in "
         f"{runs_dir}/ picked for the mode, constant for {plan.FULL_CONSTANT_EPOCHS} epochs, "
         f"then halved each epoch. Seed 0; seed 1 too for {', '.join(FLAGS.second_seed_modes)}. "
         f"Machine: {'; '.join(machines) or 'none yet'}. Command: python -m "
-        "ptb_rnn.experiments --full --ptb_dir=DIR."
+        "ptb_rnn.experiments --full --ptb_dir=DIR.\n\n"
+        f"{timing} {cost}"
     )
     path = os.path.join(FLAGS.output_dir, report.FULL_REPORT)
     report.write_full_report(path, runs, setup)
     print(f"Wrote {path}")
+
+
+def _machine(machine: dict) -> str:
+    return f"{machine.get('cpu')} (CPU family {machine.get('cpu_family')})"
 
 
 if __name__ == "__main__":

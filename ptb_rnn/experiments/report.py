@@ -304,8 +304,8 @@ def write_full_report(path: str, runs: list[Run], setup: str) -> None:
         *time_to_target_table(runs),
         "",
         "The first validation point (4 an epoch, batch size 1, state as trained) at or below "
-        "the target; words are the words trained on by then, minutes the training time "
-        "(compiled calls only, no evaluation).",
+        "the target; words are the words trained on by then, minutes the training time by "
+        "then (evaluation excluded; the setup says which clock).",
         "",
         "## Final perplexities",
         "",
