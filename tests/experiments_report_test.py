@@ -73,6 +73,10 @@ class TablesTest(absltest.TestCase):
             ],
         )
 
+    def test_grid_table_writes_huge_perplexities_in_powers_of_ten(self):
+        runs = [Run("tbptt", 2.0, finished(398.43)), Run("tbptt", 8.0, finished(8.7485e22))]
+        self.assertEqual(report.grid_table(runs)[2], "| tbptt | **398.4** | 8.7e+22 |")
+
     def test_results_table_row_per_run(self):
         self.assertEqual(
             report.results_table([RUNS[1], RUNS[3]])[2:],

@@ -27,7 +27,7 @@ FULL_MODES = (
     "curriculum",
     "curriculum_epoch1",
 )
-SECOND_SEED_MODES = ("tbptt", "curriculum")
+SECOND_SEED_MODES = ("tbptt", "curriculum", "curriculum_epoch1")
 FULL_CURVE_POINTS_PER_EPOCH = 4
 
 

@@ -38,7 +38,8 @@ def grid_table(runs: list[Run]) -> list[str]:
     """Markdown: validation perplexity of every mode at every learning rate.
 
     Each mode's pick is in bold; a run that diverged shows "diverged", a learning rate
-    a mode was not run at "–".
+    a mode was not run at "–". Perplexities of 100,000 and more (the uniform guess over
+    PTB's words is 10,000) are written in powers of ten.
     """
     learning_rates = sorted({run.learning_rate for run in runs})
     picked = {(run.mode, run.learning_rate) for run in best_runs(runs)}
@@ -55,7 +56,8 @@ def grid_table(runs: list[Run]) -> list[str]:
             elif found[0].diverged:
                 cell = "diverged"
             else:
-                cell = f"{found[0].selection_perplexity:.1f}"
+                perplexity = found[0].selection_perplexity
+                cell = f"{perplexity:.1f}" if perplexity < 1e5 else f"{perplexity:.1e}"
             cells.append(f"**{cell}**" if (mode, lr) in picked else cell)
         lines.append(f"| {mode} | " + " | ".join(cells) + " |")
     return lines
