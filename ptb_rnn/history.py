@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from ptb_rnn import truncation
+
 
 @dataclasses.dataclass
 class History:
@@ -104,8 +106,12 @@ class History:
 
     @classmethod
     def from_json(cls, value: dict) -> "History":
-        """The History that `to_json` gave value from (or an older results.json)."""
-        return cls(**value)
+        """The History that `to_json` gave value from, or an older results.json.
+
+        A results.json older than the truncation modes has no "truncation": its run
+        trained as the tutorial does (`truncation.TBPTT`).
+        """
+        return cls(**{"truncation": dataclasses.asdict(truncation.TBPTT), **value})
 
 
 def machine_description() -> dict:

@@ -29,16 +29,6 @@ class RunOnceTest(absltest.TestCase):
         self.assertEqual(grid.run_once(self.spec, self.corpus, self.run_dir), history)
         self.assertEqual(os.listdir(self.run_dir), [files.RESULTS_FILE])
 
-    def test_results_without_a_truncation_take_the_specs(self):
-        recorded = helpers.finished_history(400.0).to_json()
-        del recorded["truncation"]
-        files.write_json(os.path.join(self.run_dir, files.RESULTS_FILE), recorded)
-        history = grid.run_once(self.spec, self.corpus, self.run_dir)
-        self.assertEqual(
-            history.truncation,
-            {"carry_state": True, "schedule": [], "ramp": False, "ramp_epochs": None},
-        )
-
     def test_a_recorded_divergence_is_not_trained_again(self):
         files.write_json(os.path.join(self.run_dir, results.DIVERGED_FILE), {"message": "..."})
         self.assertIsNone(grid.run_once(self.spec, self.corpus, self.run_dir))

@@ -26,6 +26,14 @@ class HistoryTest(absltest.TestCase):
         )
         self.assertEqual(history.History.from_json(value), record)
 
+    def test_results_older_than_the_truncation_modes_read_as_the_tutorials(self):
+        value = history.History({"num_steps": 20}, {}).to_json()
+        del value["truncation"]
+        self.assertEqual(
+            history.History.from_json(value).truncation,
+            {"carry_state": True, "schedule": (), "ramp": False, "ramp_epochs": None},
+        )
+
     def test_finish_records_the_tutorials_test_number_and_the_mean_speed(self):
         record = history.History({}, {}, machine={})
         record.add_epoch(1.0, 300.0, 200.0, 5000.0, 100, 10.0, 9.0)

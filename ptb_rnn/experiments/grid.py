@@ -4,15 +4,13 @@ A run ends in results.json or diverged.json in its work directory (see results.p
 is not trained again by a later call once it has either.
 """
 
-import dataclasses
-import json
 import os
 
 from absl import logging
 
 from ptb_rnn import callbacks, files, reader, trainer
 from ptb_rnn.experiments.plan import GridPoint
-from ptb_rnn.experiments.results import DIVERGED_FILE, Run
+from ptb_rnn.experiments.results import DIVERGED_FILE, Run, read_history
 from ptb_rnn.history import History
 from ptb_rnn.spec import RunSpec
 
@@ -29,9 +27,9 @@ def run_once(spec: RunSpec, corpus: reader.Corpus, workdir: str) -> History | No
       The run's History (read from results.json if the run finished before), or None if
       it diverged, now (then recorded in diverged.json) or before.
     """
-    results = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
-    if results is not None:
-        return _history_from_results(results, spec)
+    history = read_history(workdir)
+    if history is not None:
+        return history
     if os.path.exists(os.path.join(workdir, DIVERGED_FILE)):
         return None
     with files.locked(workdir):
@@ -41,20 +39,6 @@ def run_once(spec: RunSpec, corpus: reader.Corpus, workdir: str) -> History | No
             logging.warning("Diverged: %s", e)
             files.write_json(os.path.join(workdir, DIVERGED_FILE), {"message": str(e)})
             return None
-
-
-def _history_from_results(results: dict, spec: RunSpec) -> History:
-    """The History a results.json holds.
-
-    Older results.json files lack the truncation (and could lack the config): the run
-    trained with the spec's, which stand in.
-    """
-    given = {
-        "config": dataclasses.asdict(spec.config),
-        "truncation": dataclasses.asdict(spec.truncation),
-    }
-    given = json.loads(json.dumps(given))  # tuples become lists, as in results.json
-    return History.from_json({**given, **results})
 
 
 def run_grid(points: list[GridPoint], corpus: reader.Corpus) -> list[Run]:

@@ -69,12 +69,8 @@ def read_grid(runs_dir: str, modes: list[str]) -> list[Run]:
         names = os.listdir(mode_dir) if os.path.isdir(mode_dir) else []
         for name in sorted(names, key=lambda n: float(n.removeprefix("lr_"))):
             workdir = os.path.join(mode_dir, name)
-            results = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
-            if results is not None:
-                history = History.from_json(results)
-            elif os.path.exists(os.path.join(workdir, DIVERGED_FILE)):
-                history = None
-            else:
+            history = read_history(workdir)
+            if history is None and not os.path.exists(os.path.join(workdir, DIVERGED_FILE)):
                 continue
             runs.append(Run(mode, float(name.removeprefix("lr_")), history))
     return runs
@@ -84,11 +80,16 @@ def read_finished(points: list[GridPoint]) -> list[Run]:
     """The runs of points that finished (hold results.json), in the order given."""
     runs = []
     for point in points:
-        results = files.read_json(os.path.join(point.workdir, files.RESULTS_FILE))
-        if results is not None:
-            history = History.from_json(results)
+        history = read_history(point.workdir)
+        if history is not None:
             runs.append(Run(point.mode, point.learning_rate, history, point.spec.seed))
     return runs
+
+
+def read_history(workdir: str) -> History | None:
+    """The History in workdir's results.json; None if the run has not finished."""
+    results = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
+    return None if results is None else History.from_json(results)
 
 
 def best_runs(runs: list[Run]) -> list[Run]:
