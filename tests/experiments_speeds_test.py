@@ -1,10 +1,12 @@
 """Training time from speeds per window length, on runs whose windows are counted by hand."""
 
 import dataclasses
+import os
+import re
 
 from absl.testing import absltest
 
-from ptb_rnn import truncation
+from ptb_rnn import files, truncation
 from ptb_rnn.config import ConfigError, get_config
 from ptb_rnn.experiments import speeds
 from ptb_rnn.history import History
@@ -53,6 +55,37 @@ class WindowKindsTest(absltest.TestCase):
                 base, config=mode.apply(base.config), truncation=mode.truncation
             )
             self.assertEqual(speeds.window_kinds(spec), kinds, name)
+
+
+class ReadTest(absltest.TestCase):
+    def test_no_file_no_speeds(self):
+        path = os.path.join(self.create_tempdir().full_path, speeds.SPEEDS_FILE)
+        self.assertIsNone(speeds.read(path))
+
+    def test_a_speeds_file_is_read_back(self):
+        path = os.path.join(self.create_tempdir().full_path, speeds.SPEEDS_FILE)
+        files.write_json(path, SPEEDS)
+        self.assertEqual(speeds.read(path), SPEEDS)
+
+    def test_a_damaged_or_foreign_file_is_refused(self):
+        directory = self.create_tempdir().full_path
+        advice = (
+            "measure them again: python -m ptb_rnn.experiments --full --notrain --measure_speeds."
+        )
+        cases = {
+            '{"speeds": [': r"is damaged \(.*\); ",
+            '{"speeds": [{"num_steps": 1}], "machine": {}}': "holds no training speeds; ",
+            '{"speeds": []}': "holds no training speeds; ",
+            "[1, 2]": "holds no training speeds; ",
+        }
+        for text, problem in cases.items():
+            with self.subTest(text):
+                path = os.path.join(directory, speeds.SPEEDS_FILE)
+                files.write_text(path, text)
+                with self.assertRaisesRegex(
+                    ConfigError, f"^{re.escape(path)} {problem}{re.escape(advice)}$"
+                ):
+                    speeds.read(path)
 
 
 class RetimeTest(absltest.TestCase):

@@ -155,6 +155,8 @@ def full_scale(base, runs_dir: str) -> None:
         )
     full_dir = os.path.join(FLAGS.output_dir, "full")
     points = plan.full_points(base, learning_rates, modes, FLAGS.second_seed_modes, full_dir)
+    speeds_path = os.path.join(full_dir, speeds.SPEEDS_FILE)
+    measured = None if FLAGS.measure_speeds else speeds.read(speeds_path)
     corpus = cli.corpus_from_flags()
     for point in points:
         point.spec.check(corpus)
@@ -164,10 +166,9 @@ def full_scale(base, runs_dir: str) -> None:
         runs = [run for run in grid.run_grid(points, corpus) if not run.diverged]
     else:
         runs = results.read_finished(points)
-    speeds_path = os.path.join(full_dir, speeds.SPEEDS_FILE)
     if FLAGS.measure_speeds:
-        files.write_json(speeds_path, speeds.measure([p.spec for p in points], SPEED_ROUNDS))
-    measured = files.read_json(speeds_path)
+        measured = speeds.measure([point.spec for point in points], SPEED_ROUNDS)
+        files.write_json(speeds_path, measured)
     cost = (
         f"As run, the {len(runs)} runs took "
         f"{sum(r.history.train_seconds[-1] for r in runs) / 3600:.1f} h of training and "

@@ -26,6 +26,7 @@ import statistics
 
 import numpy as np
 
+from ptb_rnn import files
 from ptb_rnn import history as history_lib
 from ptb_rnn.config import ConfigError
 from ptb_rnn.history import History
@@ -81,6 +82,24 @@ def measure(specs: list[RunSpec], rounds: int) -> dict:
             for (k, carry_state), rates in timings.items()
         ],
     }
+
+
+def read(path: str) -> dict | None:
+    """The speeds.json at path; None if there is none.
+
+    Raises:
+      ConfigError: the file is damaged or holds no speeds.
+    """
+    advice = "measure them again: python -m ptb_rnn.experiments --full --notrain --measure_speeds."
+    speeds = files.read_json(path, advice)
+    if speeds is None:
+        return None
+    try:
+        speed_table(speeds)
+        dict(speeds["machine"])
+    except (KeyError, TypeError, ValueError, statistics.StatisticsError):
+        raise ConfigError(f"{path} holds no training speeds; {advice}") from None
+    return speeds
 
 
 def speed_table(speeds: dict) -> dict[tuple[int, bool], float]:
