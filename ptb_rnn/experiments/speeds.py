@@ -1,7 +1,7 @@
 """Training speed per window length, measured on a quiet machine, and the full-scale
 runs' training time at those speeds.
 
-A full-scale run trains for up to two hours, and its measured seconds compare with
+A full-scale run trains for an hour or more, and its measured seconds compare with
 another run's only if nothing else ran beside either of them. But the time a run spends
 on a window depends only on the window's length k and on whether the state is carried
 (the same compiled step on the same shapes, whatever the weights), so the speeds can be
@@ -27,9 +27,8 @@ import statistics
 import numpy as np
 
 from ptb_rnn import files
-from ptb_rnn import history as history_lib
 from ptb_rnn.config import ConfigError
-from ptb_rnn.history import History
+from ptb_rnn.history import History, machine_description
 from ptb_rnn.spec import RunSpec
 from ptb_rnn.truncation import Truncation
 
@@ -76,7 +75,7 @@ def measure(specs: list[RunSpec], rounds: int) -> dict:
         for kind, timer in timers.items():
             timings[kind].append(timer.words_per_second("train"))
     return {
-        "machine": history_lib.machine_description(),
+        "machine": machine_description(),
         "speeds": [
             {"num_steps": k, "carry_state": carry_state, "words_per_second": rates}
             for (k, carry_state), rates in timings.items()
