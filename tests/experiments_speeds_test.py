@@ -125,7 +125,7 @@ class RetimeTest(absltest.TestCase):
         with self.assertRaisesRegex(
             ConfigError,
             r"^speeds.json has no speed for windows of \[3\] words \(state carried: False\); "
-            "measure them with python -m ptb_rnn.experiments --full --measure_speeds.$",
+            "measure them: python -m ptb_rnn.experiments --full --notrain --measure_speeds.$",
         ):
             speeds.retime(two_epochs(3, carry_state=False), SPEEDS, BATCH_LEN)
 

@@ -33,6 +33,7 @@ from ptb_rnn.spec import RunSpec
 from ptb_rnn.truncation import Truncation
 
 SPEEDS_FILE = "speeds.json"
+MEASURE_AGAIN = "python -m ptb_rnn.experiments --full --notrain --measure_speeds"
 # Words trained per timing: about 20 s at k = 1 on the slower machine kind.
 WORDS_PER_TIMING = 50_000
 
@@ -89,7 +90,7 @@ def read(path: str) -> dict | None:
     Raises:
       ConfigError: the file is damaged or holds no speeds.
     """
-    advice = "measure them again: python -m ptb_rnn.experiments --full --notrain --measure_speeds."
+    advice = f"measure them again: {MEASURE_AGAIN}."
     speeds = files.read_json(path, advice)
     if speeds is None:
         return None
@@ -141,8 +142,7 @@ def retime(history: History, speeds: dict, batch_len: int) -> History:
     if missing:
         raise ConfigError(
             f"{SPEEDS_FILE} has no speed for windows of {sorted(missing)} words "
-            f"(state carried: {carry_state}); measure them with "
-            "python -m ptb_rnn.experiments --full --measure_speeds."
+            f"(state carried: {carry_state}); measure them: {MEASURE_AGAIN}."
         )
     words = config["batch_size"] * lengths  # (num_windows,) words of each window
     rates = np.array([table[k, carry_state] for k in lengths])  # (num_windows,) words/s
