@@ -1,4 +1,5 @@
-# make train | train-2workers | test | data | lint | shapes | experiments | bench | sample | evaluate
+# make train | train-2workers | test | data | lint | shapes | experiments | experiments-full |
+# bench | sample | evaluate
 # Variables: CONFIG (small|medium|large|test), PTB_DIR (original PTB files, offline),
 # DATA_PATH (any corpus in the tutorial's layout), DATA_DIR (TFDS data), WORKDIR, FLAGS.
 
@@ -40,7 +41,8 @@ NUM_SAMPLES ?= 3
 # The text to score: PTB's test split by default (its perplexity is the run's test_perplexity).
 TEXT ?= $(if $(DATA_PATH),$(DATA_PATH)/ptb.test.txt,$(if $(PTB_DIR),$(PTB_DIR)/ptb.test.txt))
 
-.PHONY: install data train train-2workers test lint format shapes experiments bench sample evaluate
+.PHONY: install data train train-2workers test lint format shapes experiments experiments-full \
+	bench sample evaluate
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -82,6 +84,11 @@ shapes: install
 
 experiments: install
 	$(PYTHON) -m ptb_rnn.experiments --config=$(CONFIG) $(DATA_FLAGS) --output_dir=results $(FLAGS)
+
+# Every mode on all of PTB at the rate `make experiments` picked (hours; continues where it
+# stopped). Then, with nothing else running: make experiments-full FLAGS="--notrain --measure_speeds"
+experiments-full: install
+	$(PYTHON) -m ptb_rnn.experiments --full --config=$(CONFIG) $(DATA_FLAGS) --output_dir=results $(FLAGS)
 
 bench: install
 	$(PYTHON) -m ptb_rnn.bench --configs=$(BENCH_CONFIGS) --json=results/bench.json $(FLAGS)
