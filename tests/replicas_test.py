@@ -166,10 +166,12 @@ class MultiWorkerTest(absltest.TestCase):
         workdir = os.path.join(self.directory, "two_workers")
         ports = free_ports(2)
         chief, worker = self.start_workers(workdir, ports, attempt=1)
-        checkpoint = os.path.join(workdir, "checkpoints", "ckpt-1.index")
+        # The checkpoint manager's state file: written with the first checkpoint and kept,
+        # while ckpt-1 itself is deleted two checkpoints later (a fraction of a second).
+        checkpoint = os.path.join(workdir, "checkpoints", "checkpoint")
         deadline = time.time() + 300
         while not os.path.exists(checkpoint) and time.time() < deadline and chief.poll() is None:
-            time.sleep(0.5)
+            time.sleep(0.1)
         self.assertTrue(os.path.exists(checkpoint), self.log_of(0, 1)[-2000:])
         worker.send_signal(signal.SIGKILL)
         self.assertEqual(chief.wait(timeout=300), 75, self.log_of(0, 1)[-2000:])
