@@ -116,9 +116,17 @@ class Timer:
       calls: compiled calls per timing, each of spec.windows_per_call windows.
       jit_compile: XLA or not for every step; None: each step's default (training:
         the precision's choice, `steps.compile_with_xla`; evaluation: XLA).
+      timed: the steps to build and compile, among "train", "softmax" (one device
+        only) and "valid" (also the test protocol's).
     """
 
-    def __init__(self, spec: RunSpec, calls: int, jit_compile: bool | None = None):
+    def __init__(
+        self,
+        spec: RunSpec,
+        calls: int,
+        jit_compile: bool | None = None,
+        timed: tuple[str, ...] = ("train", "softmax", "valid"),
+    ):
         config = spec.config
         self.spec, self.calls = spec, calls
         strategy = replicas.create_strategy(spec.strategy, spec.cpu_devices)
@@ -126,14 +134,16 @@ class Timer:
         self.model, optimizer = replicas.build(spec, strategy)
         self.jit_compile = steps.compile_with_xla(self.model, jit_compile)  # training's
         self.eval_jit_compile = True if jit_compile is None else jit_compile
-        train_steps = replicas.make_train_steps(
-            strategy, self.model, optimizer, spec.truncation.carry_state, self.jit_compile
-        )
-        self.steps = {
-            "train": train_steps,
-            "valid": steps.make_eval_steps(self.model, jit_compile=self.eval_jit_compile),
-        }
-        if strategy is None:  # the softmax layer alone is timed on one device
+        self.steps = {}
+        if "train" in timed:
+            self.steps["train"] = replicas.make_train_steps(
+                strategy, self.model, optimizer, spec.truncation.carry_state, self.jit_compile
+            )
+        if "valid" in timed:
+            self.steps["valid"] = steps.make_eval_steps(
+                self.model, jit_compile=self.eval_jit_compile
+            )
+        if "softmax" in timed and strategy is None:  # the softmax layer alone, on one device
             self.steps["softmax"] = make_softmax_steps(
                 self.model, config.learning_rate, self.jit_compile
             )
@@ -226,7 +236,7 @@ def compare(
       {"train": {"a": [words/s per round], "b": [...], "ratio": [...]}, "valid": the
       same, "test_seconds": [a, b], "jit_compile": [a, b] (training's)}.
     """
-    timers = [Timer(spec, calls, jit_compile) for spec in specs]
+    timers = [Timer(spec, calls, jit_compile, timed=("train", "valid")) for spec in specs]
     result = {name: {"a": [], "b": [], "ratio": []} for name in ("train", "valid")}
     for round_number in range(rounds):
         order = (0, 1) if round_number % 2 == 0 else (1, 0)

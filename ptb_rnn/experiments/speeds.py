@@ -70,7 +70,7 @@ def measure(specs: list[RunSpec], rounds: int) -> dict:
         )
         words_per_call = spec.windows_per_call * spec.config.batch_size * k
         calls = max(1, round(WORDS_PER_TIMING / words_per_call))
-        timers[k, carry_state] = bench.Timer(spec, calls)
+        timers[k, carry_state] = bench.Timer(spec, calls, timed=("train",))
     timings = {kind: [] for kind in timers}
     for _ in range(rounds):
         for kind, timer in timers.items():
