@@ -53,7 +53,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 install: $(VENV)/.installed
 
 data: install
-	$(PYTHON) -m ptb_rnn.get_data $(DATA_FLAGS)
+	$(PYTHON) -m ptb_rnn.data $(DATA_FLAGS)
 
 train: install
 	$(PYTHON) -m ptb_rnn.train --config=$(CONFIG) $(DATA_FLAGS) --workdir=$(WORKDIR) $(FLAGS)

@@ -21,7 +21,8 @@ import os
 
 from absl import flags
 
-from ptb_rnn import cli, files, model_file, reader
+from ptb_rnn import cli, files, reader
+from ptb_rnn.model import keras_file
 
 flags.DEFINE_string(
     "model", None, "A finished training run's --workdir (its model.keras), or a model.keras file."
@@ -50,12 +51,12 @@ def check_output(output: str | None) -> None:
 
 def main(argv):
     del argv
-    path = model_file.find(FLAGS.model)
-    model_file.read_vocabulary(path)
+    path = keras_file.find(FLAGS.model)
+    keras_file.read_vocabulary(path)
     check_output(FLAGS.output)
     # Imported once the input is known to be good: TensorFlow writes start-up lines to
     # stderr, and a bad input should end in one line.
-    from ptb_rnn import language_model, serving
+    from ptb_rnn.model import language_model, serving
 
     serving.export(language_model.load(path), FLAGS.output)
     print(

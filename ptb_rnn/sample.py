@@ -22,7 +22,8 @@ what to do.
 
 from absl import flags
 
-from ptb_rnn import cli, model_file, reader, sampling
+from ptb_rnn import cli, reader
+from ptb_rnn.model import keras_file, sampling
 
 flags.DEFINE_string(
     "model", None, "A finished training run's --workdir (its model.keras), or a model.keras file."
@@ -49,12 +50,12 @@ def main(argv):
         seed=FLAGS.seed,
         num_samples=FLAGS.num_samples,
     )
-    path = model_file.find(FLAGS.model)
+    path = keras_file.find(FLAGS.model)
     prime = reader.text_to_words(FLAGS.prime)
-    sampling.check_prime(prime, model_file.read_vocabulary(path))
+    sampling.check_prime(prime, keras_file.read_vocabulary(path))
     # Imported once the input is known to be good: TensorFlow writes start-up lines to
     # stderr, and a bad input should end in one line.
-    from ptb_rnn import language_model
+    from ptb_rnn.model import language_model
 
     samples = sampling.sample(language_model.load(path), prime, options)
     for i, words in enumerate(samples):

@@ -56,7 +56,8 @@ import signal
 
 from absl import flags, logging
 
-from ptb_rnn import cli, cluster, files
+from ptb_rnn import cli, files
+from ptb_rnn.training import cluster
 
 flags.DEFINE_string("workdir", "runs/default", "Where results, weights and checkpoints go.")
 flags.DEFINE_boolean(
@@ -99,7 +100,7 @@ def main(argv):
     if spec.strategy != "one_device":
         # TensorFlow allows one set-up per process, before it runs anything (reading the
         # corpus does).
-        from ptb_rnn import replicas
+        from ptb_rnn.training import replicas
 
         replicas.create_strategy(spec.strategy, spec.cpu_devices)
     corpus = cli.corpus_from_flags()
@@ -110,7 +111,7 @@ def main(argv):
     with files.locked(FLAGS.workdir) if chief else contextlib.nullcontext():
         # Imported once the input is known to be good: TensorFlow writes start-up lines to
         # stderr when imported, and a bad input should end in one line.
-        from ptb_rnn import callbacks, replicas, trainer
+        from ptb_rnn.training import callbacks, replicas, trainer
 
         if FLAGS.restart and chief:
             files.start_over(FLAGS.workdir)

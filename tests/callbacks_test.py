@@ -2,7 +2,7 @@ import helpers
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import callbacks
+from ptb_rnn.training import callbacks
 
 
 class CheckDivergedTest(tf.test.TestCase):

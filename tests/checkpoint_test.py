@@ -6,10 +6,11 @@ import subprocess
 import helpers
 import tensorflow as tf
 
-from ptb_rnn import files, steps
-from ptb_rnn.checkpoint import RunCheckpoints
-from ptb_rnn.epoch import EpochState
-from ptb_rnn.history import History
+from ptb_rnn import files
+from ptb_rnn.training import steps
+from ptb_rnn.training.checkpoint import RunCheckpoints
+from ptb_rnn.training.epoch import EpochState
+from ptb_rnn.training.history import History
 
 
 def tiny_checkpoints(directory: str):

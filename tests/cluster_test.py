@@ -4,8 +4,8 @@ import json
 
 from absl.testing import absltest, parameterized
 
-from ptb_rnn import cluster
 from ptb_rnn.config import ConfigError
+from ptb_rnn.training import cluster
 
 TWO_WORKERS = {"worker": ["127.0.0.1:2001", "127.0.0.1:2002"]}
 

@@ -2,7 +2,8 @@ import helpers
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import epoch, reader, steps
+from ptb_rnn import reader
+from ptb_rnn.training import epoch, steps
 
 
 class StopHere(Exception):

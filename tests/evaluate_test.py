@@ -2,7 +2,8 @@ import helpers
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import epoch, evaluate, reader, steps
+from ptb_rnn import evaluate, reader
+from ptb_rnn.training import epoch, steps
 
 
 class EvaluateStreamTest(tf.test.TestCase):

@@ -9,8 +9,9 @@ import helpers
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import language_model, reader
+from ptb_rnn import reader
 from ptb_rnn.evaluate import text
+from ptb_rnn.model import language_model
 
 
 class ScoreTextTest(tf.test.TestCase):

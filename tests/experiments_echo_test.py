@@ -10,9 +10,9 @@ import tensorflow as tf
 from ptb_rnn import files
 from ptb_rnn.config import ConfigError, get_config
 from ptb_rnn.experiments import echo
-from ptb_rnn.history import History
-from ptb_rnn.model import PTBModel
+from ptb_rnn.model.network import PTBModel
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training.history import History
 
 # A small stream for run_echo: enough for a valid split of 20 rows of a 10-word window.
 NUM_WORDS = 3000

@@ -8,7 +8,7 @@ from absl.testing import absltest
 from ptb_rnn.config import get_config
 from ptb_rnn.experiments import report
 from ptb_rnn.experiments.results import Run
-from ptb_rnn.history import History
+from ptb_rnn.training.history import History
 
 
 def finished(valid, num_steps=20, carry_state=True):

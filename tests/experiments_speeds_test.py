@@ -9,8 +9,8 @@ from absl.testing import absltest
 from ptb_rnn import files, truncation
 from ptb_rnn.config import ConfigError, get_config
 from ptb_rnn.experiments import speeds
-from ptb_rnn.history import History
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training.history import History
 
 # Windows of 1 word: 2 words/s (state carried) and 4 words/s (reset); of 3 words: 3 words/s.
 SPEEDS = {

@@ -5,7 +5,7 @@ import os
 import helpers
 from absl.testing import absltest
 
-from ptb_rnn.language_model import LanguageModel
+from ptb_rnn.model.language_model import LanguageModel
 
 
 class ExportCliTest(absltest.TestCase):

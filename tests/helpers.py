@@ -9,11 +9,12 @@ import sys
 import keras
 import numpy as np
 
-from ptb_rnn import reader, trainer
+from ptb_rnn import reader
 from ptb_rnn.config import Config, get_config
-from ptb_rnn.history import History
-from ptb_rnn.model import PTBModel
+from ptb_rnn.model.network import PTBModel
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training import trainer
+from ptb_rnn.training.history import History
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The original PTB files; CI and offline machines keep them beside the project.

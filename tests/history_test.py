@@ -1,6 +1,6 @@
 from absl.testing import absltest
 
-from ptb_rnn import history
+from ptb_rnn.training import history
 
 
 class HistoryTest(absltest.TestCase):

@@ -5,17 +5,18 @@ import os
 import subprocess
 import sys
 import unittest
+import zipfile
 
 import helpers
 import keras
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
 
-from ptb_rnn import language_model, reader
-from ptb_rnn.language_model import LanguageModel
-from ptb_rnn.lstm import FusedLSTM
-from ptb_rnn.model import PTBModel
+from ptb_rnn import reader
+from ptb_rnn.model import language_model
+from ptb_rnn.model.language_model import LanguageModel
+from ptb_rnn.model.lstm import FusedLSTM
+from ptb_rnn.model.network import PTBModel
 
 # 19 words with <unk> and <eos>; the valid text has two words outside them.
 TRAIN = "a b c d e f g h <unk>\n" * 3 + "i j k l m n o p q\n"
@@ -118,37 +119,51 @@ class SaveLoadTest(tf.test.TestCase):
         )
 
 
-# Loads a model.keras in a fresh process after the imports given, and prints its
+# Loads a model.keras with `ptb_rnn.load_model` in a fresh process, and prints its
 # log-probabilities for ids 1, 2, 3 as JSON.
 LOAD_SCRIPT = """
 import json, sys
-{imports}
-model = keras.saving.load_model(sys.argv[1])
+import ptb_rnn
+assert "keras" not in sys.modules and "tensorflow" not in sys.modules  # a light package
+model = ptb_rnn.load_model(sys.argv[1])
 log_probs, _ = model.log_probs([[1, 2, 3]], model.zero_state(1))
 print(json.dumps(log_probs.numpy().tolist()))
 """
 
 
-class RegisteredByImportingThePackageTest(parameterized.TestCase):
-    """`import ptb_rnn` registers the classes, before or after Keras is imported."""
+class LoadModelTest(tf.test.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.get_temp_dir(), "model.keras")
+        self.lm = tiny_language_model(["<eos>", "a", "b", "c"])
+        self.lm.save(self.path)
 
-    @parameterized.named_parameters(
-        ("keras_first", "import keras\nimport ptb_rnn"),
-        ("keras_after", "import ptb_rnn\nimport keras"),
-        # TensorFlow imports Keras while it is itself still being imported.
-        ("keras_through_tensorflow", "import ptb_rnn\nimport tensorflow\nimport keras"),
-    )
-    def test_loads_in_a_new_process(self, imports):
-        path = os.path.join(self.create_tempdir().full_path, "model.keras")
-        lm = tiny_language_model(["<eos>", "a", "b", "c"])
-        lm.save(path)
-        script = LOAD_SCRIPT.format(imports=imports)
+    def assert_loads_in_a_new_process(self):
         result = subprocess.run(
-            [sys.executable, "-c", script, path], capture_output=True, text=True, timeout=300
+            [sys.executable, "-c", LOAD_SCRIPT, self.path], capture_output=True, text=True,
+            timeout=300,
         )
         self.assertEqual(result.returncode, 0, result.stderr)
-        expected, _ = lm.log_probs(np.array([[1, 2, 3]]), lm.zero_state(1))
+        expected, _ = self.lm.log_probs(np.array([[1, 2, 3]]), self.lm.zero_state(1))
         np.testing.assert_array_equal(json.loads(result.stdout), expected.numpy())
+
+    def test_load_model_needs_nothing_else_imported(self):
+        self.assert_loads_in_a_new_process()
+
+    def test_a_file_saved_when_the_modules_were_flat_still_loads(self):
+        # Files written before the model/ package name the classes' modules ptb_rnn.model
+        # and ptb_rnn.language_model; Keras finds them by their registered names.
+        with zipfile.ZipFile(self.path) as archive:
+            entries = {name: archive.read(name) for name in archive.namelist()}
+        config = entries["config.json"].decode()
+        self.assertIn('"ptb_rnn.model.network"', config)
+        config = config.replace('"ptb_rnn.model.network"', '"ptb_rnn.model"')
+        config = config.replace('"ptb_rnn.model.language_model"', '"ptb_rnn.language_model"')
+        entries["config.json"] = config.encode()
+        with zipfile.ZipFile(self.path, "w") as archive:
+            for name, data in entries.items():
+                archive.writestr(name, data)
+        self.assert_loads_in_a_new_process()
 
 
 if __name__ == "__main__":

@@ -2,10 +2,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import steps
 from ptb_rnn.config import get_config
-from ptb_rnn.lstm import UNROLL_LIMIT, FusedLSTM
-from ptb_rnn.model import PTBModel
+from ptb_rnn.model.lstm import UNROLL_LIMIT, FusedLSTM
+from ptb_rnn.model.network import PTBModel
+from ptb_rnn.training import steps
 
 
 def layer_pair(units, input_size, seed=0):

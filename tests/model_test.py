@@ -2,7 +2,7 @@ import numpy as np
 import tensorflow as tf
 
 from ptb_rnn.config import get_config
-from ptb_rnn.model import PTBModel
+from ptb_rnn.model.network import PTBModel
 
 
 class ModelTest(tf.test.TestCase):

@@ -1,6 +1,6 @@
 import tensorflow as tf
 
-from ptb_rnn import precision
+from ptb_rnn.model import precision
 
 # 1 + 2^-10 needs 11 bits of mantissa: float32 keeps it, bfloat16 (8 bits) reads it as 1.
 ONE_AND_A_BIT = 1.0 + 2**-10

@@ -19,11 +19,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from ptb_rnn import reader, replicas  # noqa: E402
+from ptb_rnn import reader  # noqa: E402
 from ptb_rnn.config import get_config  # noqa: E402
-from ptb_rnn.epoch import EpochState  # noqa: E402
-from ptb_rnn.history import History  # noqa: E402
 from ptb_rnn.spec import RunSpec  # noqa: E402
+from ptb_rnn.training import replicas
+from ptb_rnn.training.epoch import EpochState  # noqa: E402
+from ptb_rnn.training.history import History  # noqa: E402
 
 WINDOWS = 20  # windows trained before comparing
 RESUMED = 2  # windows trained after moving a checkpoint
@@ -35,7 +36,7 @@ def main(config_name: str, output_path: str, checkpoint_dir: str) -> None:
     import keras
     import tensorflow as tf
 
-    from ptb_rnn.checkpoint import RunCheckpoints
+    from ptb_rnn.training.checkpoint import RunCheckpoints
 
     corpus = reader.load_corpus(PTB_DIR)
     spec = RunSpec(get_config(config_name))

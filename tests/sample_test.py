@@ -7,8 +7,8 @@ import tempfile
 import helpers
 from absl.testing import absltest, parameterized
 
-from ptb_rnn import language_model
-from ptb_rnn.sampling import Sampling, sample, to_text
+from ptb_rnn.model import language_model
+from ptb_rnn.model.sampling import Sampling, sample, to_text
 
 
 def run_sample(*flags):

@@ -9,9 +9,10 @@ import numpy as np
 import tensorflow as tf
 from absl.testing import parameterized
 
-from ptb_rnn import language_model, reader
+from ptb_rnn import reader
 from ptb_rnn.config import ConfigError
-from ptb_rnn.sampling import Sampling, check_prime, draw, sample, to_text
+from ptb_rnn.model import language_model
+from ptb_rnn.model.sampling import Sampling, check_prime, draw, sample, to_text
 
 P = np.array([0.5, 0.3, 0.2])
 

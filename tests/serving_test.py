@@ -9,8 +9,8 @@ import helpers
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import language_model, serving
-from ptb_rnn.language_model import LanguageModel
+from ptb_rnn.model import language_model, serving
+from ptb_rnn.model.language_model import LanguageModel
 
 VOCABULARY = ["<eos>", "a", "b", "c", "<unk>"]
 WORDS = [["a", "b", "zebra"], ["c", "<eos>", "a"]]  # "zebra" is read as <unk>

@@ -3,7 +3,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import softmax, steps
+from ptb_rnn.model import softmax
+from ptb_rnn.training import steps
 
 
 def loss_and_gradients(loss_fn, outputs, kernel, bias, jit_compile=False):

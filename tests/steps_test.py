@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import steps
-from ptb_rnn.model import PTBModel
+from ptb_rnn.model.network import PTBModel
+from ptb_rnn.training import steps
 
 
 def tiny_model(**model_options):

@@ -448,7 +448,7 @@ class UnknownWordsTest(absltest.TestCase):
         corpus = helpers.write_corpus(
             self.create_tempdir().full_path, TRAIN, "a b zebra\n", "a lion tiger\n"
         )
-        result = helpers.run_module("ptb_rnn.get_data", f"--data_path={corpus}")
+        result = helpers.run_module("ptb_rnn.data", f"--data_path={corpus}")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn(
             "the valid split has 1 word outside the training vocabulary, read as <unk> "

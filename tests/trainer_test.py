@@ -6,9 +6,10 @@ import helpers
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import callbacks, files, reader, trainer
+from ptb_rnn import files, reader
 from ptb_rnn.config import get_config
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training import callbacks, trainer
 
 
 class Recorder(callbacks.Callback):

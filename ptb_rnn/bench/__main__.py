@@ -17,9 +17,10 @@ import statistics
 
 from absl import flags
 
-from ptb_rnn import cli, files, history
+from ptb_rnn import cli, files
 from ptb_rnn.config import ConfigError, get_config
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training import history
 
 flags.DEFINE_list("configs", None, "Configs to measure (default: --config).")
 flags.DEFINE_integer("calls", 5, "Compiled calls per timing (each --windows_per_call windows).")

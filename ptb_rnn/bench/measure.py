@@ -11,9 +11,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import evaluate, replicas, steps
-from ptb_rnn.model import PTBModel
+from ptb_rnn import evaluate
+from ptb_rnn.model.network import PTBModel
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training import replicas, steps
 
 MATMUL_SIZE = 4096
 MATMUL_REPEATS = 10

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from ptb_rnn.model import PTBModel
+    from ptb_rnn.model.network import PTBModel
 
 # Words per call when the state is carried (and at most that many per call otherwise).
 TEST_WINDOW = 1000

@@ -22,7 +22,8 @@ import os
 
 from absl import flags
 
-from ptb_rnn import cli, files, model_file, reader
+from ptb_rnn import cli, files, reader
+from ptb_rnn.model import keras_file
 
 flags.DEFINE_string(
     "model", None, "A finished training run's --workdir (its model.keras), or a model.keras file."
@@ -55,14 +56,14 @@ def read_text(path: str | None, vocabulary: list[str]) -> list[str]:
             f"{path} has one word; a perplexity needs at least two (the first word is only "
             "read), give a longer text."
         )
-    model_file.check_known(words, vocabulary)
+    keras_file.check_known(words, vocabulary)
     return words
 
 
 def main(argv):
     del argv
-    path = model_file.find(FLAGS.model)
-    words = read_text(FLAGS.text_file, model_file.read_vocabulary(path))
+    path = keras_file.find(FLAGS.model)
+    words = read_text(FLAGS.text_file, keras_file.read_vocabulary(path))
     if FLAGS.per_word is not None:
         if os.path.isdir(FLAGS.per_word):
             raise reader.DataError(
@@ -72,8 +73,8 @@ def main(argv):
         files.check_writable(os.path.dirname(FLAGS.per_word) or ".", flag="--per_word")
     # Imported once the input is known to be good: TensorFlow writes start-up lines to
     # stderr, and a bad input should end in one line.
-    from ptb_rnn import language_model
     from ptb_rnn.evaluate import text
+    from ptb_rnn.model import language_model
 
     score = text.score_text(language_model.load(path), words, per_word=FLAGS.per_word is not None)
     if FLAGS.per_word is not None:

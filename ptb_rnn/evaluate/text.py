@@ -16,8 +16,9 @@ import json
 
 import numpy as np
 
-from ptb_rnn import evaluate, reader, steps
-from ptb_rnn.language_model import LanguageModel
+from ptb_rnn import evaluate, reader
+from ptb_rnn.model.language_model import LanguageModel
+from ptb_rnn.training import steps
 
 # The first word is only read: a perplexity needs at least one word predicted after it.
 MIN_WORDS = 2

@@ -14,11 +14,12 @@ import os
 
 import numpy as np
 
-from ptb_rnn import evaluate, files, reader, steps
+from ptb_rnn import evaluate, files, reader
 from ptb_rnn.config import Config, ConfigError
 from ptb_rnn.experiments import grid
-from ptb_rnn.model import PTBModel
+from ptb_rnn.model.network import PTBModel
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training import steps
 from ptb_rnn.truncation import Truncation
 
 KEYS = ("k0", "k1", "k2", "k3")

@@ -8,11 +8,12 @@ import os
 
 from absl import logging
 
-from ptb_rnn import callbacks, files, reader, trainer
+from ptb_rnn import files, reader
 from ptb_rnn.experiments.plan import GridPoint
 from ptb_rnn.experiments.results import DIVERGED_FILE, Run, read_history
-from ptb_rnn.history import History
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training import callbacks, trainer
+from ptb_rnn.training.history import History
 
 
 def run_once(spec: RunSpec, corpus: reader.Corpus, workdir: str) -> History | None:

@@ -15,7 +15,7 @@ import os
 
 from ptb_rnn import files
 from ptb_rnn.experiments.plan import GridPoint
-from ptb_rnn.history import History
+from ptb_rnn.training.history import History
 
 DIVERGED_FILE = "diverged.json"
 

@@ -28,8 +28,8 @@ import numpy as np
 
 from ptb_rnn import files
 from ptb_rnn.config import ConfigError
-from ptb_rnn.history import History, machine_description
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training.history import History, machine_description
 from ptb_rnn.truncation import Truncation
 
 SPEEDS_FILE = "speeds.json"

@@ -111,8 +111,8 @@ def model_shapes(config: Config) -> dict:
     # Imported here: TensorFlow takes seconds to import, and bad input should fail at once.
     import tensorflow as tf
 
-    from ptb_rnn import steps
-    from ptb_rnn.model import PTBModel
+    from ptb_rnn.model.network import PTBModel
+    from ptb_rnn.training import steps
 
     batch_size, num_steps = config.batch_size, config.num_steps
     model = PTBModel(config)

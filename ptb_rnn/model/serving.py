@@ -31,7 +31,7 @@ import shutil
 import keras
 import tensorflow as tf
 
-from ptb_rnn.language_model import LanguageModel
+from ptb_rnn.model.language_model import LanguageModel
 
 
 def state_names(num_layers: int) -> list[str]:

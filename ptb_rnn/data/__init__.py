@@ -2,7 +2,7 @@
 
 Two routes give a `reader.Corpus`:
 
-* `load_ptb(data_dir, ptb_dir=None)`: the TFDS builder in `ptb_rnn/datasets/ptb`.
+* `load_ptb(data_dir, ptb_dir=None)`: the TFDS builder in `ptb_rnn/data/ptb`.
   Without `ptb_dir` it downloads the three files (TFDS checks them against
   `checksums.tsv`); with `ptb_dir` it reads the original files from there after
   checking the same checksums, with no download attempted.
@@ -21,7 +21,7 @@ import urllib.request
 from ptb_rnn import files, reader
 
 # The TFDS builder's checksums; read without importing TFDS (see `load_ptb`).
-CHECKSUMS_PATH = os.path.join(os.path.dirname(__file__), "datasets", "ptb", "checksums.tsv")
+CHECKSUMS_PATH = os.path.join(os.path.dirname(__file__), "ptb", "checksums.tsv")
 TFDS_SPLITS = {"train": "train", "valid": "validation", "test": "test"}
 
 
@@ -114,7 +114,7 @@ def load_ptb(data_dir: str, ptb_dir: str | None = None, progress_bar: bool = Tru
     # start-up lines to stderr, and a bad --ptb_dir should end in one line.
     import tensorflow_datasets as tfds
 
-    from ptb_rnn.datasets.ptb import ptb_dataset_builder
+    from ptb_rnn.data.ptb import ptb_dataset_builder
 
     if not progress_bar:
         tfds.disable_progress_bar()

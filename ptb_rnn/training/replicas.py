@@ -39,10 +39,10 @@ import functools
 import keras
 import tensorflow as tf
 
-from ptb_rnn import cluster, steps
 from ptb_rnn.config import ConfigError
-from ptb_rnn.model import PTBModel, State, replica_id
+from ptb_rnn.model.network import PTBModel, State, replica_id
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training import cluster, steps
 
 # What a collective raises on a worker whose peer has gone (killed, crashed, or stopped).
 LOST_WORKER_ERRORS = (

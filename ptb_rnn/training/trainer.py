@@ -24,13 +24,14 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from ptb_rnn import callbacks as callbacks_lib
-from ptb_rnn import evaluate, files, reader, replicas, steps
-from ptb_rnn.checkpoint import RunCheckpoints
-from ptb_rnn.epoch import EpochState, run_epoch
-from ptb_rnn.history import History, machine_description
-from ptb_rnn.language_model import LanguageModel
+from ptb_rnn import evaluate, files, reader
+from ptb_rnn.model.language_model import LanguageModel
 from ptb_rnn.spec import RunSpec
+from ptb_rnn.training import callbacks as callbacks_lib
+from ptb_rnn.training import replicas, steps
+from ptb_rnn.training.checkpoint import RunCheckpoints
+from ptb_rnn.training.epoch import EpochState, run_epoch
+from ptb_rnn.training.history import History, machine_description
 
 
 def train_and_evaluate(

@@ -6,7 +6,8 @@ import zipfile
 
 from absl.testing import absltest
 
-from ptb_rnn import model_file, reader
+from ptb_rnn import reader
+from ptb_rnn.model import keras_file
 
 VOCABULARY = ["<eos>", "the", "<unk>", "cat"]
 TRAIN_ONE = (
@@ -40,16 +41,16 @@ class FindTest(absltest.TestCase):
 
     def assert_refused(self, model, expected):
         with self.assertRaises(reader.DataError) as raised:
-            model_file.find(model)
+            keras_file.find(model)
         self.assertEqual(str(raised.exception), expected)
 
     def test_a_file_is_itself(self):
         path = write_model_file(os.path.join(self.workdir, "mine.keras"))
-        self.assertEqual(model_file.find(path), path)
+        self.assertEqual(keras_file.find(path), path)
 
     def test_a_work_directory_gives_its_model_keras(self):
         path = write_model_file(os.path.join(self.workdir, "model.keras"))
-        self.assertEqual(model_file.find(self.workdir), path)
+        self.assertEqual(keras_file.find(self.workdir), path)
 
     def test_nothing_given(self):
         for model in (None, ""):
@@ -91,12 +92,12 @@ class ReadVocabularyTest(absltest.TestCase):
 
     def assert_refused(self, expected):
         with self.assertRaises(reader.DataError) as raised:
-            model_file.read_vocabulary(self.path)
+            keras_file.read_vocabulary(self.path)
         self.assertEqual(str(raised.exception), expected)
 
     def test_reads_the_words_in_id_order(self):
         write_model_file(self.path)
-        self.assertEqual(model_file.read_vocabulary(self.path), VOCABULARY)
+        self.assertEqual(keras_file.read_vocabulary(self.path), VOCABULARY)
 
     def test_a_text_file(self):
         with open(self.path, "w") as f:
@@ -149,15 +150,15 @@ class ReadVocabularyTest(absltest.TestCase):
 class WordsTest(absltest.TestCase):
     def test_unknown_words_once_each_in_order(self):
         words = ["the", "zebra", "cat", "lion", "zebra"]
-        self.assertEqual(model_file.unknown_words(words, VOCABULARY), ["zebra", "lion"])
+        self.assertEqual(keras_file.unknown_words(words, VOCABULARY), ["zebra", "lion"])
 
     def test_unknown_words_are_fine_with_unk(self):
-        model_file.check_known(["the", "zebra"], VOCABULARY)
+        keras_file.check_known(["the", "zebra"], VOCABULARY)
 
     def test_unknown_words_are_refused_without_unk(self):
         vocabulary = ["<eos>", "the", "cat"]
         with self.assertRaises(reader.DataError) as raised:
-            model_file.check_known(["the", "zebra", "cat", "lion"], vocabulary)
+            keras_file.check_known(["the", "zebra", "cat", "lion"], vocabulary)
         self.assertEqual(
             str(raised.exception),
             "'zebra', 'lion' are not in the model's vocabulary, which has no <unk> for unknown "
@@ -165,9 +166,9 @@ class WordsTest(absltest.TestCase):
         )
 
     def test_quote_some(self):
-        self.assertEqual(model_file.quote_some(["a", "b"]), "'a', 'b'")
+        self.assertEqual(keras_file.quote_some(["a", "b"]), "'a', 'b'")
         self.assertEqual(
-            model_file.quote_some(list("abcdefg")), "'a', 'b', 'c', 'd', 'e' and 2 more"
+            keras_file.quote_some(list("abcdefg")), "'a', 'b', 'c', 'd', 'e' and 2 more"
         )
 
 

@@ -2,7 +2,7 @@
 
 import tensorflow_datasets as tfds
 
-from ptb_rnn.datasets.ptb import ptb_dataset_builder
+from ptb_rnn.data.ptb import ptb_dataset_builder
 
 
 class PtbDatasetBuilderTest(tfds.testing.DatasetBuilderTestCase):

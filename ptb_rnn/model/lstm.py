@@ -27,7 +27,7 @@ docs/performance.md has what it buys.
 import keras
 import tensorflow as tf
 
-from ptb_rnn import precision as precision_lib
+from ptb_rnn.model import precision as precision_lib
 
 # Windows longer than this take Keras's own (not unrolled) loop, so that a long window
 # (the test protocol feeds 1000 words per call) does not compile into a huge program.

@@ -11,9 +11,9 @@ those run faster through oneDNN (`precision.use_xla`).
 import keras
 import tensorflow as tf
 
-from ptb_rnn import precision, softmax
 from ptb_rnn.config import Config
-from ptb_rnn.model import PTBModel, State
+from ptb_rnn.model import precision, softmax
+from ptb_rnn.model.network import PTBModel, State
 
 
 def sequence_loss(logits, targets):

@@ -15,11 +15,12 @@ from collections.abc import Callable
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import evaluate, steps
-from ptb_rnn.checkpoint import RunCheckpoints
-from ptb_rnn.epoch import EpochState
-from ptb_rnn.history import History
-from ptb_rnn.model import PTBModel
+from ptb_rnn import evaluate
+from ptb_rnn.model.network import PTBModel
+from ptb_rnn.training import steps
+from ptb_rnn.training.checkpoint import RunCheckpoints
+from ptb_rnn.training.epoch import EpochState
+from ptb_rnn.training.history import History
 
 # A window whose perplexity, exp(loss / num_steps), would not fit in a float64 has
 # diverged: about 709.8 nats per word (a uniform guess over 10000 words costs 9.2).

@@ -2,7 +2,7 @@
 
     lm = LanguageModel(network, vocabulary)    # a PTBModel; the words in id order
     lm.save("model.keras")                     # training writes WORKDIR/model.keras
-    lm = keras.saving.load_model("model.keras")          # after `import ptb_rnn`
+    lm = ptb_rnn.load_model("model.keras")               # or language_model.load
     ids = lm.words_to_ids(["the", "company", "said"])    # (3,) int32, as the reader's
     log_probs, state = lm.log_probs(ids[None], lm.zero_state(1))   # (1, 3, vocab_size)
 
@@ -17,27 +17,20 @@ needed to read words and score them. Two things Keras does not do here by itself
   vocabulary, whose default is the `<unk>` id, used before the compiled steps (a lookup
   of strings is not something XLA compiles).
 
-`import ptb_rnn` registers this class with Keras (see ptb_rnn/__init__.py), possibly
-while a module of the package that imports Keras is itself being imported; so this
-module imports no other module of the package at its top but reader and model_file
-(which import neither Keras nor TensorFlow), and the model's module only when a model
-is rebuilt from its config.
+Importing this module registers LanguageModel and PTBModel with Keras, so that
+`keras.saving.load_model` reads a model.keras after it; `ptb_rnn.load_model` imports it.
 """
-
-from __future__ import annotations
 
 import zipfile
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import model_file, reader
-
-if TYPE_CHECKING:
-    from ptb_rnn.model import PTBModel, State
+from ptb_rnn import reader
+from ptb_rnn.model import keras_file
+from ptb_rnn.model.network import PTBModel, State
 
 # The table's answer for a word outside a vocabulary that has no <unk>.
 NOT_FOUND = -1
@@ -101,7 +94,7 @@ class LanguageModel(keras.Model):
         """
         ids = self.table.lookup(tf.constant(list(words), tf.string)).numpy()
         if self.unk_id is None and (ids == NOT_FOUND).any():
-            model_file.check_known(words, self.vocabulary)  # raises, naming them
+            keras_file.check_known(words, self.vocabulary)  # raises, naming them
         return ids
 
     def ids_to_words(self, ids) -> list[str]:
@@ -131,9 +124,7 @@ class LanguageModel(keras.Model):
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> LanguageModel:
-        from ptb_rnn import model  # noqa: F401  registers PTBModel (see the module docstring)
-
+    def from_config(cls, config: dict) -> "LanguageModel":
         config = dict(config)
         network = keras.saving.deserialize_keras_object(config.pop("network"))
         return cls(network, **config)
@@ -146,7 +137,7 @@ class LanguageModel(keras.Model):
 def load(path: str) -> LanguageModel:
     """Loads a model.keras file written by training (or `LanguageModel.save`).
 
-    `model_file.read_vocabulary` checks a file without TensorFlow; this is the rest.
+    `keras_file.read_vocabulary` checks a file without TensorFlow; this is the rest.
 
     Raises:
       reader.DataError: the file cannot be loaded, or holds another kind of model.
@@ -155,7 +146,7 @@ def load(path: str) -> LanguageModel:
         loaded = keras.saving.load_model(path)
     except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as e:
         raise reader.DataError(
-            f"{path} cannot be loaded ({type(e).__name__}: {model_file.first_line(e)}); it "
+            f"{path} cannot be loaded ({type(e).__name__}: {keras_file.first_line(e)}); it "
             "is damaged or was not written by ptb_rnn: train again, or pass another --model."
         ) from None
     if not isinstance(loaded, LanguageModel):

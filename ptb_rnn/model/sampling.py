@@ -36,8 +36,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ptb_rnn import model_file, reader
+from ptb_rnn import reader
 from ptb_rnn.config import ConfigError
+from ptb_rnn.model import keras_file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,12 +90,12 @@ def check_prime(prime: Sequence[str], vocabulary: Sequence[str]) -> None:
             f"the model's vocabulary has no {reader.EOS} to start a sentence from; give a "
             "--prime of words of its vocabulary."
         )
-    unknown = model_file.unknown_words(prime, vocabulary)
+    unknown = keras_file.unknown_words(prime, vocabulary)
     if unknown:
         one = len(unknown) == 1
         raise reader.DataError(
             f"the prime has {'a word' if one else 'words'} outside the model's vocabulary: "
-            f"{model_file.quote_some(unknown)}; write {'it' if one else 'them'} as the "
+            f"{keras_file.quote_some(unknown)}; write {'it' if one else 'them'} as the "
             f"training text does (PTB: lower case, N for a number), or {reader.UNK} for a "
             "word it lacks."
         )

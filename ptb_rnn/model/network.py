@@ -14,9 +14,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import precision as precision_lib
 from ptb_rnn.config import Config
-from ptb_rnn.lstm import FusedLSTM
+from ptb_rnn.model import precision as precision_lib
+from ptb_rnn.model.lstm import FusedLSTM
 
 # One (h, c) pair per layer, each of shape (batch_size, hidden_size).
 State = tuple[tuple[tf.Tensor, tf.Tensor], ...]

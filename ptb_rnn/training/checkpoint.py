@@ -25,9 +25,9 @@ import tensorflow as tf
 from absl import logging
 
 from ptb_rnn import files
-from ptb_rnn.epoch import EpochState
-from ptb_rnn.history import History
-from ptb_rnn.model import PTBModel
+from ptb_rnn.model.network import PTBModel
+from ptb_rnn.training.epoch import EpochState
+from ptb_rnn.training.history import History
 
 CHECKPOINTS_KEPT = 2
 PREFIX = "ckpt"  # CheckpointManager's: checkpoint n is ckpt-n.index and ckpt-n.data-*

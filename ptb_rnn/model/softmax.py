@@ -26,7 +26,7 @@ gradient).
 
 import tensorflow as tf
 
-from ptb_rnn import precision as precision_lib
+from ptb_rnn.model import precision as precision_lib
 
 
 def fused_sequence_loss(outputs, kernel, bias, targets, precision: str = "float32"):

@@ -1,8 +1,8 @@
 """Gets the corpus ready and prints its sizes.
 
-python -m ptb_rnn.get_data                      # download PTB through TFDS
-python -m ptb_rnn.get_data --ptb_dir=DIR        # the original files, offline
-python -m ptb_rnn.get_data --data_path=DIR      # any corpus in the tutorial's layout
+python -m ptb_rnn.data                      # download PTB through TFDS
+python -m ptb_rnn.data --ptb_dir=DIR        # the original files, offline
+python -m ptb_rnn.data --data_path=DIR      # any corpus in the tutorial's layout
 """
 
 from ptb_rnn import cli, reader

@@ -18,7 +18,7 @@ import tensorflow as tf
 from absl import logging
 
 from ptb_rnn import reader
-from ptb_rnn.model import PTBModel, State
+from ptb_rnn.model.network import PTBModel, State
 from ptb_rnn.spec import WINDOWS_PER_CALL
 
 
