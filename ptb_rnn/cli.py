@@ -1,12 +1,14 @@
-"""Flags shared by the command-line tools, and their clean exit on bad input.
+"""The flags the command-line tools share, and their clean exit on bad input.
 
-Every tool reads the same flags, defined here once: `--config` picks a preset and
-`--<field>` overrides any field of it; `--mode`, `--carry_state` and
-`--truncation_schedule` set the truncation; `--seed`, `--checkpoint_every_steps`,
-`--windows_per_call`, `--fused_lstm`, `--softmax`, `--precision`,
-`--curve_points_per_epoch` and `--deterministic` the rest of the run (`spec_from_flags`
-builds the `RunSpec`); `--ptb_dir`, `--data_path` and `--data_dir` choose where the
-corpus comes from.
+Each group of flags is defined here once, and a tool defines only the groups it uses
+(so its --help lists exactly its flags): `define_config_flags` (`--config` picks a
+preset and `--<field>` overrides any field of it), `define_truncation_flags` (`--mode`,
+`--carry_state`, `--truncation_schedule`), `define_run_flags` (`--seed`,
+`--checkpoint_every_steps`, `--windows_per_call`, `--fused_lstm`, `--softmax`,
+`--precision`, `--strategy`, `--cpu_devices`, `--curve_points_per_epoch`,
+`--deterministic`; `spec_from_flags` builds the `RunSpec`), `define_data_flags`
+(`--ptb_dir`, `--data_path`, `--data_dir`: where the corpus comes from) and
+`define_model_flag` (`--model`).
 
 A bad input (a flag, the data, the work directory) ends the program with one line on
 stderr, `error: <what was wrong and what to do>`, and exit code 2. This module and
@@ -34,108 +36,155 @@ from ptb_rnn.spec import WINDOWS_PER_CALL, RunSpec
 
 FLAGS = flags.FLAGS
 
+HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?", "h")
+
 # The exit code of an unexpected error (sysexits.h's EX_SOFTWARE): not bad input (2),
 # not divergence (1).
 INTERNAL_ERROR = 70
 
-flags.DEFINE_string("config", "small", f"Preset: one of {', '.join(CONFIGS)}.")
-for _field in dataclasses.fields(Config):
-    _define = flags.DEFINE_integer if _field.type is int else flags.DEFINE_float
-    _define(_field.name, None, f"Overrides the preset's {_field.name}.")
 
-flags.DEFINE_string(
-    "mode",
-    None,
-    f"Training mode, one of {', '.join(truncation.MODES)}: sets num_steps and the state "
-    "handling (see ptb_rnn/truncation.py); explicit flags override it.",
-)
-flags.DEFINE_boolean(
-    "carry_state",
-    None,
-    "Carry the final LSTM state of a window into the next (gradient stopped at the "
-    "edge); --nocarry_state starts every window from zeros. Default: true.",
-)
-flags.DEFINE_string(
-    "truncation_schedule",
-    None,
-    "Window lengths over training: 1,2,5,10,20 = num_steps per epoch (the last repeats); "
-    "ramp:1,2,5,10,20 = spread over the whole run, changing inside epochs.",
-)
+# The flags below are defined for the tool that calls a define_* function: they are its
+# key flags, which its --help lists.
+flags.disclaim_key_flags()
+_DEFINED: set[str] = set()
 
-flags.DEFINE_integer("seed", 0, "Seed for initialisation and dropout.")
-flags.DEFINE_integer(
-    "checkpoint_every_steps",
-    500,
-    "Save a checkpoint every this many updates (windows) of an epoch, and at its end.",
-    lower_bound=1,
-)
-flags.DEFINE_integer(
-    "windows_per_call",
-    WINDOWS_PER_CALL,
-    "Windows per compiled call: fewer calls, less overhead; the numbers do not change.",
-    lower_bound=1,
-)
-flags.DEFINE_boolean(
-    "fused_lstm", True, "Use the fused LSTM (lstm.py); --nofused_lstm: keras.layers.LSTM."
-)
-flags.DEFINE_string(
-    "softmax",
-    "dense",
-    "The softmax layer and loss: dense (keras.layers.Dense and automatic gradients) or "
-    "fused (softmax.py: one function with a hand-written gradient; the same loss).",
-)
-flags.DEFINE_string(
-    "precision",
-    "float32",
-    "float32 (the tutorial's) or mixed_bfloat16: bfloat16 matmul inputs, with float32 "
-    "weights, state, softmax, loss and updates (precision.py).",
-)
-flags.DEFINE_string(
-    "strategy",
-    "one_device",
-    "How training is spread (replicas.py): one_device; mirrored (this machine's GPUs, or "
-    "--cpu_devices logical CPUs); multi_worker (the workers TF_CONFIG lists, see "
-    "cluster.py). The numbers are the one-device ones, to float32 rounding.",
-)
-flags.DEFINE_integer(
-    "cpu_devices",
-    1,
-    "With --strategy=mirrored on a machine without GPUs: split the CPU into this many "
-    "logical devices, one replica each (to see replicas work on one machine).",
-)
-flags.DEFINE_integer(
-    "curve_points_per_epoch",
-    0,
-    "Measure validation perplexity at batch size 1 this many times an epoch during "
-    "training (results.json's curve); 0: only at the end.",
-    lower_bound=0,
-)
-flags.DEFINE_boolean(
-    "deterministic",
-    False,
-    "Deterministic TensorFlow ops: a resumed run gives bitwise the results of an "
-    "uninterrupted one.",
-)
 
-flags.DEFINE_string(
-    "ptb_dir",
-    None,
-    "Directory with the original ptb.{train,valid,test}.txt, checked against their "
-    "SHA-256 sums; nothing is downloaded. Default: download PTB through TFDS.",
-)
-flags.DEFINE_string(
-    "data_path",
-    None,
-    "Directory with any corpus in the tutorial's layout (ptb.train.txt, ptb.valid.txt, "
-    "ptb.test.txt), read directly with no checksum.",
-)
-flags.DEFINE_string("data_dir", "data", "Where TFDS keeps the prepared PTB dataset.")
+def _define_once(define_flags: Callable[[], None]) -> Callable[[], None]:
+    """define_flags, run at most once per process (tests import several tools)."""
+
+    def define_for_caller():
+        if define_flags.__name__ not in _DEFINED:
+            _DEFINED.add(define_flags.__name__)
+            define_flags()
+
+    define_for_caller.__doc__ = define_flags.__doc__
+    return define_for_caller
+
+
+@_define_once
+def define_config_flags() -> None:
+    """--config (a preset of config.py) and --<field> for each of its fields."""
+    flags.DEFINE_string("config", "small", f"Preset: one of {', '.join(CONFIGS)}.")
+    for field in dataclasses.fields(Config):
+        define = flags.DEFINE_integer if field.type is int else flags.DEFINE_float
+        define(field.name, None, f"Overrides the preset's {field.name}.")
+
+
+@_define_once
+def define_truncation_flags() -> None:
+    """--mode, --carry_state and --truncation_schedule (truncation.py)."""
+    flags.DEFINE_string(
+        "mode",
+        None,
+        f"Training mode, one of {', '.join(truncation.MODES)}: sets num_steps and the state "
+        "handling (see ptb_rnn/truncation.py); explicit flags override it.",
+    )
+    flags.DEFINE_boolean(
+        "carry_state",
+        None,
+        "Carry the final LSTM state of a window into the next (gradient stopped at the "
+        "edge); --nocarry_state starts every window from zeros. Default: true.",
+    )
+    flags.DEFINE_string(
+        "truncation_schedule",
+        None,
+        "Window lengths over training: 1,2,5,10,20 = num_steps per epoch (the last repeats); "
+        "ramp:1,2,5,10,20 = spread over the whole run, changing inside epochs.",
+    )
+
+
+@_define_once
+def define_run_flags() -> None:
+    """The flags of a RunSpec besides the config and the truncation (spec.py)."""
+    flags.DEFINE_integer("seed", 0, "Seed for initialisation and dropout.")
+    flags.DEFINE_integer(
+        "checkpoint_every_steps",
+        500,
+        "Save a checkpoint every this many updates (windows) of an epoch, and at its end.",
+        lower_bound=1,
+    )
+    flags.DEFINE_integer(
+        "windows_per_call",
+        WINDOWS_PER_CALL,
+        "Windows per compiled call: fewer calls, less overhead; the numbers do not change.",
+        lower_bound=1,
+    )
+    flags.DEFINE_boolean(
+        "fused_lstm", True, "Use the fused LSTM (lstm.py); --nofused_lstm: keras.layers.LSTM."
+    )
+    flags.DEFINE_string(
+        "softmax",
+        "dense",
+        "The softmax layer and loss: dense (keras.layers.Dense and automatic gradients) or "
+        "fused (softmax.py: one function with a hand-written gradient; the same loss).",
+    )
+    flags.DEFINE_string(
+        "precision",
+        "float32",
+        "float32 (the tutorial's) or mixed_bfloat16: bfloat16 matmul inputs, with float32 "
+        "weights, state, softmax, loss and updates (precision.py).",
+    )
+    flags.DEFINE_string(
+        "strategy",
+        "one_device",
+        "How training is spread (replicas.py): one_device; mirrored (this machine's GPUs, or "
+        "--cpu_devices logical CPUs); multi_worker (the workers TF_CONFIG lists, see "
+        "cluster.py). The numbers are the one-device ones, to float32 rounding.",
+    )
+    flags.DEFINE_integer(
+        "cpu_devices",
+        1,
+        "With --strategy=mirrored on a machine without GPUs: split the CPU into this many "
+        "logical devices, one replica each (to see replicas work on one machine).",
+    )
+    flags.DEFINE_integer(
+        "curve_points_per_epoch",
+        0,
+        "Measure validation perplexity at batch size 1 this many times an epoch during "
+        "training (results.json's curve); 0: only at the end.",
+        lower_bound=0,
+    )
+    flags.DEFINE_boolean(
+        "deterministic",
+        False,
+        "Deterministic TensorFlow ops: a resumed run gives bitwise the results of an "
+        "uninterrupted one.",
+    )
+
+
+@_define_once
+def define_data_flags() -> None:
+    """--ptb_dir, --data_path and --data_dir: where the corpus comes from."""
+    flags.DEFINE_string(
+        "ptb_dir",
+        None,
+        "Directory with the original ptb.{train,valid,test}.txt, checked against their "
+        "SHA-256 sums; nothing is downloaded. Default: download PTB through TFDS.",
+    )
+    flags.DEFINE_string(
+        "data_path",
+        None,
+        "Directory with any corpus in the tutorial's layout (ptb.train.txt, ptb.valid.txt, "
+        "ptb.test.txt), read directly with no checksum.",
+    )
+    flags.DEFINE_string("data_dir", "data", "Where TFDS keeps the prepared PTB dataset.")
+
+
+@_define_once
+def define_model_flag() -> None:
+    """--model: a trained model, for the tools that use one."""
+    flags.DEFINE_string(
+        "model",
+        None,
+        "A finished training run's --workdir (its model.keras), or a model.keras file.",
+    )
 
 
 def config_from_flags(**overrides) -> Config:
-    """The --config preset with --mode's window length and every given field flag applied."""
+    """The --config preset with --mode's window length (for a tool that has --mode) and
+    every given field flag applied."""
     config = get_config(FLAGS.config, **overrides)
-    if FLAGS.mode is not None:
+    if "mode" in FLAGS and FLAGS.mode is not None:
         config = truncation.get_mode(FLAGS.mode).apply(config)
     fields = {f.name: FLAGS[f.name].value for f in dataclasses.fields(Config)}
     return dataclasses.replace(config, **{k: v for k, v in fields.items() if v is not None})
@@ -155,10 +204,14 @@ def truncation_from_flags() -> truncation.Truncation:
 
 
 def spec_from_flags(**config_overrides) -> RunSpec:
-    """The run the flags describe; config_overrides apply before the field flags."""
+    """The run the flags describe; config_overrides apply before the field flags.
+
+    A tool without the truncation flags (the experiments, whose modes set their own)
+    gets the tutorial's truncation.
+    """
     return RunSpec(
         config=config_from_flags(**config_overrides),
-        truncation=truncation_from_flags(),
+        truncation=truncation_from_flags() if "mode" in FLAGS else truncation.TBPTT,
         seed=FLAGS.seed,
         checkpoint_every_steps=FLAGS.checkpoint_every_steps,
         windows_per_call=FLAGS.windows_per_call,
@@ -205,11 +258,16 @@ def fail(message: str, exit_code: int = 2) -> NoReturn:
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-    """Parses the flags; a bad flag ends in one line and exit code 2 (absl: two, and 1)."""
+    """Parses the flags; a bad flag ends in one line and exit code 2 (absl: two, and 1),
+    and --help in the help and exit code 0 (absl: 1)."""
     try:
         return FLAGS(argv)
     except flags.Error as e:
-        fail(f"{e}; see --helpfull for the flags.")
+        fail(f"{e}; see --help for the flags.")
+    except SystemExit:
+        if any(arg.lstrip("-").split("=")[0] in HELP_FLAGS for arg in argv[1:]):
+            sys.exit(0)
+        raise
 
 
 def write_error_log(directory: str | None) -> str:
@@ -235,6 +293,13 @@ def run(main, error_log_dir: Callable[[], str | None] = lambda: None) -> None:
     error_log_dir()/error.log (or a temporary file).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    tool = sys.modules[main.__module__]
+    if tool is not sys.modules["__main__"]:
+        # A console script: its --help shows the tool's docstring and flags, as
+        # `python -m` does (absl reads both from the main module).
+        for flag in FLAGS.get_key_flags_for_module(tool.__name__):
+            FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+        sys.modules["__main__"].__doc__ = tool.__doc__
     # TensorFlow's own info lines (e.g. one per checkpoint save, "Sharding callback
     # duration") would drown the training log; its warnings stay.
     logging.get_absl_logger().addFilter(

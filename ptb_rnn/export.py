@@ -24,9 +24,7 @@ from absl import flags
 from ptb_rnn import cli, files, reader
 from ptb_rnn.model import keras_file
 
-flags.DEFINE_string(
-    "model", None, "A finished training run's --workdir (its model.keras), or a model.keras file."
-)
+cli.define_model_flag()
 flags.DEFINE_string(
     "output", None, "The SavedModel directory to write; must not exist, or be empty."
 )
@@ -65,5 +63,10 @@ def main(argv):
     )
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -25,9 +25,7 @@ from absl import flags
 from ptb_rnn import cli, reader
 from ptb_rnn.model import keras_file, sampling
 
-flags.DEFINE_string(
-    "model", None, "A finished training run's --workdir (its model.keras), or a model.keras file."
-)
+cli.define_model_flag()
 flags.DEFINE_string(
     "prime", "", "Words to start from (a line break is <eos>); empty: a new sentence."
 )
@@ -37,7 +35,7 @@ flags.DEFINE_float(
 )
 flags.DEFINE_integer("top_k", 0, "Draw only among the k most likely words; 0: all, 1: greedy.")
 flags.DEFINE_integer("num_samples", 1, "How many texts to draw (side by side, one batch row each).")
-# --seed is cli.py's: here it seeds the draws.
+flags.DEFINE_integer("seed", 0, "Seeds the draws: the same seed, model and flags, the same text.")
 FLAGS = flags.FLAGS
 
 
@@ -64,5 +62,10 @@ def main(argv):
         print(sampling.to_text(prime + words).rstrip("\n"))
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

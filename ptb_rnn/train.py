@@ -59,6 +59,10 @@ from absl import flags, logging
 from ptb_rnn import cli, files
 from ptb_rnn.training import cluster
 
+cli.define_config_flags()
+cli.define_truncation_flags()
+cli.define_run_flags()
+cli.define_data_flags()
 flags.DEFINE_string("workdir", "runs/default", "Where results, weights and checkpoints go.")
 flags.DEFINE_boolean(
     "restart", False, "Delete the checkpoints and results in --workdir and start over."
@@ -139,6 +143,7 @@ def main(argv):
 
 
 def run():
+    """The console script's entry point."""
     cli.run(main, error_log_dir=lambda: FLAGS.workdir or None)
 
 

@@ -109,8 +109,9 @@ class BadInputTest(absltest.TestCase):
             "--modes=tbptt,tbtt": "error: unknown mode 'tbtt'; choose one of tbptt, "
             "stateless_one_step, one_step_carry, windows_reset, tbptt_k5, tbptt_k35, curriculum, "
             "curriculum_epoch1.",
-            "--mode=tbptt": "error: --mode does not apply to the experiments: each mode sets its "
-            "own truncation; choose the modes with --modes.",
+            # Each mode sets its own truncation: the tool has no --mode.
+            "--mode=tbptt": "error: Unknown command line flag 'mode'. Did you mean: modes ?; see "
+            "--help for the flags.",
             # tbptt's windows of 2 words fit; tbptt_k35's do not.
             "--modes=tbptt,tbptt_k35": "error: train split: 152 words, needs at least 720 to "
             "fill one window of batch_size 20 x num_steps 35; give it more text, or decrease "

@@ -140,7 +140,9 @@ class LoadModelTest(tf.test.TestCase):
 
     def assert_loads_in_a_new_process(self):
         result = subprocess.run(
-            [sys.executable, "-c", LOAD_SCRIPT, self.path], capture_output=True, text=True,
+            [sys.executable, "-c", LOAD_SCRIPT, self.path],
+            capture_output=True,
+            text=True,
             timeout=300,
         )
         self.assertEqual(result.returncode, 0, result.stderr)

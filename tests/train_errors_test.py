@@ -152,19 +152,19 @@ class BadInputTest(parameterized.TestCase):
             "not_a_number",
             ["--num_steps=abc"],
             "flag --num_steps=abc: invalid literal for int() with base 10: 'abc'; "
-            "see --helpfull for the flags.",
+            "see --help for the flags.",
         ),
         (
             "unknown_flag",
             ["--num_step=3"],
             "Unknown command line flag 'num_step'. Did you mean: num_steps ?; "
-            "see --helpfull for the flags.",
+            "see --help for the flags.",
         ),
         (
             "zero_checkpoint_every_steps",
             ["--checkpoint_every_steps=0"],
             "flag --checkpoint_every_steps=0: 0 is not a positive integer; "
-            "see --helpfull for the flags.",
+            "see --help for the flags.",
         ),
         ("positional_argument", ["small"], "unexpected arguments small; every option is a --flag."),
         (

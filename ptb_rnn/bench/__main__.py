@@ -22,6 +22,8 @@ from ptb_rnn.config import ConfigError, get_config
 from ptb_rnn.spec import RunSpec
 from ptb_rnn.training import history
 
+cli.define_config_flags()
+cli.define_run_flags()
 flags.DEFINE_list("configs", None, "Configs to measure (default: --config).")
 flags.DEFINE_integer("calls", 5, "Compiled calls per timing (each --windows_per_call windows).")
 flags.DEFINE_integer("repeats", 3, "Timings per measurement; the median is reported.")
@@ -73,7 +75,7 @@ def parse_setting(base: RunSpec, setting: str) -> RunSpec:
             changes[name] = COMPARABLE[name](value)
         except (KeyError, ValueError):
             raise ConfigError(
-                f"--compare: {value!r} is not a value of {name}; see --helpfull."
+                f"--compare: {value!r} is not a value of {name}; see --help."
             ) from None
     spec = dataclasses.replace(base, **changes)
     spec.check_computation()
@@ -255,5 +257,10 @@ def main(argv):
         files.write_json(FLAGS.json, report)
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -7,6 +7,8 @@ python -m ptb_rnn.data --data_path=DIR      # any corpus in the tutorial's layou
 
 from ptb_rnn import cli, reader
 
+cli.define_data_flags()
+
 
 def main(argv):
     del argv
@@ -15,5 +17,10 @@ def main(argv):
     print(f"vocabulary {corpus.vocabulary_size} words; words per split: {sizes}")
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

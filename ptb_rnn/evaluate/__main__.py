@@ -25,9 +25,7 @@ from absl import flags
 from ptb_rnn import cli, files, reader
 from ptb_rnn.model import keras_file
 
-flags.DEFINE_string(
-    "model", None, "A finished training run's --workdir (its model.keras), or a model.keras file."
-)
+cli.define_model_flag()
 flags.DEFINE_string(
     "text_file", None, "The UTF-8 text to score; each line end is read as <eos>, as in PTB."
 )
@@ -82,5 +80,10 @@ def main(argv):
     print(f"model: {path}\ntext: {FLAGS.text_file}\n{text.summary(score)}")
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -21,6 +21,9 @@ from ptb_rnn import cli, files, truncation
 from ptb_rnn.config import ConfigError
 from ptb_rnn.experiments import plan, results, speeds
 
+cli.define_config_flags()
+cli.define_run_flags()
+cli.define_data_flags()
 flags.DEFINE_list("modes", list(truncation.MODES), "Training modes to compare on PTB.")
 flags.DEFINE_list(
     "learning_rates",
@@ -63,8 +66,6 @@ flags.DEFINE_list(
 FLAGS = flags.FLAGS
 
 SPEED_ROUNDS = 5  # timings of each window length with --measure_speeds
-# Flags of cli.py that each mode sets for itself.
-TRUNCATION_FLAGS = ("mode", "carry_state", "truncation_schedule")
 
 
 def parse_learning_rates(texts: list[str]) -> list[float]:
@@ -87,12 +88,6 @@ def main(argv):
     learning_rates = parse_learning_rates(FLAGS.learning_rates)
     if not 0 < FLAGS.train_fraction <= 1:
         raise ConfigError(f"--train_fraction must be in (0, 1], got {FLAGS.train_fraction}.")
-    for name in TRUNCATION_FLAGS:
-        if FLAGS[name].present:
-            raise ConfigError(
-                f"--{name} does not apply to the experiments: each mode sets its own "
-                "truncation; choose the modes with --modes."
-            )
     if FLAGS.measure_speeds and not FLAGS.full:
         raise ConfigError("--measure_speeds applies only with --full.")
     files.check_writable(FLAGS.output_dir, "--output_dir")
@@ -213,5 +208,10 @@ def _machine(machine: dict) -> str:
     return f"{machine.get('cpu')} (CPU family {machine.get('cpu_family')})"
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -23,6 +23,9 @@ from ptb_rnn.shapes import describe, figure, text
 
 FORMATS = ("text", "json")
 
+cli.define_config_flags()
+cli.define_data_flags()
+
 flags.DEFINE_integer("windows", 2, "How many windows to show, from the first.")
 flags.DEFINE_string(
     "text_file",
@@ -75,5 +78,10 @@ def main(argv):
             print(f"\nFigure: {FLAGS.png}")
 
 
-if __name__ == "__main__":
+def run():
+    """The console script's entry point."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,217 @@
+"""Runs the experiments and writes the report; see ptb_rnn/experiments/__init__.py.
+
+    python -m ptb_rnn.experiments --ptb_dir=DIR [--modes=tbptt,tbptt_k5]
+        [--learning_rates=0.5,1,2,4,8] [--epochs=2] [--train_fraction=0.1] [--noecho]
+        [--output_dir=results]
+    python -m ptb_rnn.experiments --full --ptb_dir=DIR [--modes=...] [--second_seed_modes=...]
+        [--notrain] [--measure_speeds]
+
+The config, data and run flags (--config, --seed, --windows_per_call...) are in
+ptb_rnn/cli.py; each mode sets its own truncation. Writes OUTPUT_DIR/experiments.md,
+OUTPUT_DIR/experiments_ptb.png and OUTPUT_DIR/runs/. Exits with 0 when the report is
+written, also if some runs diverged (they show as "diverged" in it).
+"""
+
+import dataclasses
+import os
+
+from absl import flags
+
+from ptb_rnn import cli, files, truncation
+from ptb_rnn.config import ConfigError
+from ptb_rnn.experiments import plan, results, speeds
+
+cli.define_config_flags()
+cli.define_run_flags()
+cli.define_data_flags()
+flags.DEFINE_list("modes", list(truncation.MODES), "Training modes to compare on PTB.")
+flags.DEFINE_list(
+    "learning_rates",
+    ["0.5", "1", "2", "4", "8"],
+    "Learning-rate grid, the same per mode: wide enough that no mode's pick on PTB sits at "
+    "its edge.",
+)
+flags.DEFINE_integer(
+    "epochs", 2, "Epochs per run (the learning rate is not decayed).", lower_bound=1
+)
+flags.DEFINE_float("train_fraction", 0.1, "Train on this leading fraction of the training split.")
+flags.DEFINE_string("output_dir", "results", "Where experiments.md, the PNG and runs/ go.")
+flags.DEFINE_boolean("echo", True, "Also run the synthetic echo task.")
+flags.DEFINE_boolean(
+    "full",
+    False,
+    "Instead of the grid: every mode on all of PTB for 6 epochs (constant rate for 2, then "
+    "halved each epoch) at the rate the grid in OUTPUT_DIR/runs picked for it; writes "
+    "OUTPUT_DIR/full_scale.md, two PNGs and OUTPUT_DIR/full/. --modes defaults to "
+    f"{','.join(plan.FULL_MODES)}.",
+)
+flags.DEFINE_boolean(
+    "train",
+    True,
+    "With --full: train the runs not finished yet; --notrain writes the report from those "
+    "that have finished (e.g. while others still train).",
+)
+flags.DEFINE_boolean(
+    "measure_speeds",
+    False,
+    "With --full: time training at each window length the runs use, on this machine, and "
+    "write OUTPUT_DIR/full/speeds.json; the report then gives every run's training time at "
+    "these speeds instead of its own clock. Run it with nothing else running.",
+)
+flags.DEFINE_list(
+    "second_seed_modes",
+    list(plan.SECOND_SEED_MODES),
+    "With --full: the modes also run with seed 1, to compare with seed noise.",
+)
+FLAGS = flags.FLAGS
+
+SPEED_ROUNDS = 5  # timings of each window length with --measure_speeds
+
+
+def parse_learning_rates(texts: list[str]) -> list[float]:
+    """The --learning_rates values as numbers, each above 0."""
+    try:
+        learning_rates = [float(text) for text in texts]
+    except ValueError:
+        learning_rates = []
+    if not learning_rates or not all(lr > 0 for lr in learning_rates):
+        raise ConfigError(
+            f"cannot read --learning_rates={','.join(texts)}; give numbers above 0 "
+            "separated by commas, e.g. 0.5,1,2."
+        )
+    return learning_rates
+
+
+def main(argv):
+    """Checks every input, trains the runs not done before, and writes the report."""
+    del argv
+    learning_rates = parse_learning_rates(FLAGS.learning_rates)
+    if not 0 < FLAGS.train_fraction <= 1:
+        raise ConfigError(f"--train_fraction must be in (0, 1], got {FLAGS.train_fraction}.")
+    if FLAGS.measure_speeds and not FLAGS.full:
+        raise ConfigError("--measure_speeds applies only with --full.")
+    files.check_writable(FLAGS.output_dir, "--output_dir")
+    base = cli.spec_from_flags()
+    runs_dir = os.path.join(FLAGS.output_dir, "runs")
+    if FLAGS.full:
+        full_scale(base, runs_dir)
+        return
+    points = plan.grid_points(base, FLAGS.modes, learning_rates, FLAGS.epochs, runs_dir)
+    corpus = None
+    if points:
+        corpus = cli.corpus_from_flags()
+        num_train = int(len(corpus.train) * FLAGS.train_fraction)
+        corpus = dataclasses.replace(corpus, train=corpus.train[:num_train])
+        for point in points:
+            point.spec.check(corpus)
+    # Imported once every input is known to be good: TensorFlow writes start-up lines to
+    # stderr when imported, and a bad input should end in one line (see cli.py).
+    from ptb_rnn.experiments import echo, grid, report
+
+    os.makedirs(FLAGS.output_dir, exist_ok=True)
+    ptb_runs = []
+    setup = "Setup: echo task only."
+    if points:
+        ptb_runs = grid.run_grid(points, corpus)
+        report.plot_curves(
+            results.best_runs(ptb_runs),
+            os.path.join(FLAGS.output_dir, report.PTB_PNG),
+            f"PTB, {FLAGS.config} model, {len(corpus.train)} training words x {FLAGS.epochs} "
+            "epochs",
+        )
+        setup = (
+            f"Setup: the {FLAGS.config} config, the first {len(corpus.train)} words of the "
+            f"training split ({FLAGS.train_fraction:g}), {FLAGS.epochs} epochs at a constant "
+            "learning rate picked per mode from "
+            f"{{{', '.join(f'{lr:g}' for lr in learning_rates)}}}."
+        )
+    echo_rows = echo.run_echo(base, runs_dir) if FLAGS.echo else []
+    path = os.path.join(FLAGS.output_dir, "experiments.md")
+    report.write_report(path, ptb_runs, echo_rows, setup)
+    print(f"Wrote {path}")
+
+
+def full_scale(base, runs_dir: str) -> None:
+    """Trains the full-scale runs not done before and writes full_scale.md and its PNGs."""
+    for name in ("epochs", "train_fraction", "learning_rates"):
+        if FLAGS[name].present:
+            raise ConfigError(
+                f"--{name} does not apply with --full: all of PTB, {plan.FULL_EPOCHS} epochs, "
+                "at the learning rate the grid picked."
+            )
+    modes = FLAGS.modes if FLAGS["modes"].present else list(plan.FULL_MODES)
+    picks = results.best_runs(results.read_grid(runs_dir, modes))
+    learning_rates = {run.mode: run.learning_rate for run in picks}
+    missing = [mode for mode in modes if mode not in learning_rates]
+    if missing:
+        raise ConfigError(
+            f"no learning rate picked for {', '.join(missing)} in {runs_dir}; run the grid "
+            f"for them first: python -m ptb_rnn.experiments --modes={','.join(missing)}."
+        )
+    full_dir = os.path.join(FLAGS.output_dir, "full")
+    points = plan.full_points(base, learning_rates, modes, FLAGS.second_seed_modes, full_dir)
+    speeds_path = os.path.join(full_dir, speeds.SPEEDS_FILE)
+    measured = None if FLAGS.measure_speeds else speeds.read(speeds_path)
+    corpus = cli.corpus_from_flags()
+    for point in points:
+        point.spec.check(corpus)
+    from ptb_rnn.experiments import grid, report  # TensorFlow, once the input is good
+
+    if FLAGS.train:
+        runs = [run for run in grid.run_grid(points, corpus) if not run.diverged]
+    else:
+        runs = results.read_finished(points)
+    if FLAGS.measure_speeds:
+        measured = speeds.measure([point.spec for point in points], SPEED_ROUNDS)
+        files.write_json(speeds_path, measured)
+    cost = (
+        f"As run, the {len(runs)} runs took "
+        f"{sum(r.history.train_seconds[-1] for r in runs) / 3600:.1f} h of training and "
+        f"{sum(r.history.wall_seconds for r in runs) / 3600:.1f} h in all."
+    )
+    if measured is None:
+        timing = (
+            "Training times: each run's own clock, comparable only between runs that had the "
+            "machine to themselves."
+        )
+    else:
+        batch_len = len(corpus.train) // base.config.batch_size
+        runs = [
+            dataclasses.replace(run, history=speeds.retime(run.history, measured, batch_len))
+            for run in runs
+        ]
+        timing = (
+            f"Training times: each run's windows at the training speeds in {speeds_path} "
+            "(words/s per window length, measured by --full --notrain --measure_speeds with "
+            f"nothing else running, on {_machine(measured['machine'])}), so that they compare "
+            "across runs."
+        )
+    title = f"PTB, {FLAGS.config} model, {plan.FULL_EPOCHS} epochs of {len(corpus.train)} words"
+    for x, name in report.FULL_PNGS.items():
+        report.plot_full_curves(runs, os.path.join(FLAGS.output_dir, name), x, title)
+    machines = sorted({_machine(run.history.machine) for run in runs})
+    setup = (
+        f"Setup: the {FLAGS.config} config on all of PTB ({len(corpus.train)} training words an "
+        f"epoch), {plan.FULL_EPOCHS} epochs for every mode: the learning rate the grid in "
+        f"{runs_dir}/ picked for the mode, constant for {plan.FULL_CONSTANT_EPOCHS} epochs, "
+        f"then halved each epoch. Seed 0; seed 1 too for {', '.join(FLAGS.second_seed_modes)}. "
+        f"Machine: {'; '.join(machines) or 'none yet'}. Command: python -m "
+        "ptb_rnn.experiments --full --ptb_dir=DIR.\n\n"
+        f"{timing} {cost}"
+    )
+    path = os.path.join(FLAGS.output_dir, report.FULL_REPORT)
+    report.write_full_report(path, runs, setup)
+    print(f"Wrote {path}")
+
+
+def _machine(machine: dict) -> str:
+    return f"{machine.get('cpu')} (CPU family {machine.get('cpu_family')})"
+
+
+def run():
+    """The console script's entry point."""
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,106 @@
+"""What the runs of the experiments ended with, read from their work directories.
+
+A run ends in one of two files in its work directory:
+
+    results.json    it finished (`trainer.train_and_evaluate` wrote its History)
+    diverged.json   the divergence guard stopped it, {"message": ...}: the learning rate
+                    is too large for the mode. It shows as "diverged" in the grid table
+                    and is never picked.
+
+This module does not import TensorFlow.
+"""
+
+import dataclasses
+import os
+
+from ptb_rnn import files
+from ptb_rnn.experiments.plan import GridPoint
+from ptb_rnn.training.history import History
+
+DIVERGED_FILE = "diverged.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One run of the grid, once trained.
+
+    Attributes:
+      mode: a name in `truncation.MODES`.
+      learning_rate: the run's constant learning rate.
+      history: what the run measured; None if it diverged.
+      seed: the run's seed.
+    """
+
+    mode: str
+    learning_rate: float
+    history: History | None
+    seed: int = 0
+
+    @property
+    def diverged(self) -> bool:
+        return self.history is None
+
+    @property
+    def num_steps(self) -> str:
+        """The window length, or the schedule's lengths joined by arrows: "1→2→5"."""
+        schedule = self.history.truncation["schedule"]
+        return "→".join(map(str, schedule)) if schedule else str(self.history.config["num_steps"])
+
+    @property
+    def selection_perplexity(self) -> float:
+        """Validation perplexity under the state handling the model was trained with."""
+        return self.history.eval["trained_state"]["valid"]
+
+
+def read_grid(runs_dir: str, modes: list[str]) -> list[Run]:
+    """The grid's runs that ended, as a later `run_grid` would read them.
+
+    Args:
+      runs_dir: the grid's directory, with runs_dir/<mode>/lr_<learning rate>/.
+      modes: the modes to read.
+
+    Returns:
+      One Run per work directory that holds results.json or diverged.json, mode by mode
+      in the order given, by learning rate.
+    """
+    runs = []
+    for mode in modes:
+        mode_dir = os.path.join(runs_dir, mode)
+        names = os.listdir(mode_dir) if os.path.isdir(mode_dir) else []
+        for name in sorted(names, key=lambda n: float(n.removeprefix("lr_"))):
+            workdir = os.path.join(mode_dir, name)
+            history = read_history(workdir)
+            if history is None and not os.path.exists(os.path.join(workdir, DIVERGED_FILE)):
+                continue
+            runs.append(Run(mode, float(name.removeprefix("lr_")), history))
+    return runs
+
+
+def read_finished(points: list[GridPoint]) -> list[Run]:
+    """The runs of points that finished (hold results.json), in the order given."""
+    runs = []
+    for point in points:
+        history = read_history(point.workdir)
+        if history is not None:
+            runs.append(Run(point.mode, point.learning_rate, history, point.spec.seed))
+    return runs
+
+
+def read_history(workdir: str) -> History | None:
+    """The History in workdir's results.json; None if the run has not finished."""
+    results = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
+    return None if results is None else History.from_json(results)
+
+
+def best_runs(runs: list[Run]) -> list[Run]:
+    """Per mode, the run with the lowest validation perplexity, in the order given.
+
+    Diverged runs are never picked: a mode whose every run diverged has no pick.
+    """
+    best = {}
+    for run in runs:
+        if run.diverged:
+            continue
+        if run.mode not in best or run.selection_perplexity < best[run.mode].selection_perplexity:
+            best[run.mode] = run
+    return list(best.values())

@@ -1,0 +1,253 @@
+"""What a training run writes in its work directory, and how a file is written safely.
+
+    workdir/
+      .lock             held (flock) by the run using the directory; one run at a time
+      results.json      the run's history (history.py) and identity, written at the end
+      model.weights.h5  the final weights, for `model.load_weights`
+      model.keras       the final model with its vocabulary, for `keras.saving.load_model`
+                        (language_model.py); what evaluate, sample and export read
+      tensorboard/      summaries per epoch
+      checkpoints/      run.json (the run's identity) and tf.train.CheckpointManager files
+      error.log         the traceback of an internal error, if one happened
+
+Every file is written under a temporary name beside its final path and then renamed into
+place, so a crash never leaves a half-written file under the final name.
+
+A work directory belongs to one run, named by its identity (`RunSpec.identity`): the
+identity is recorded in run.json when training starts and in results.json when it ends,
+and `check_same_run` refuses a directory that holds another run's files.
+
+This module does not import TensorFlow.
+"""
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+
+from ptb_rnn.config import ConfigError
+
+RESULTS_FILE = "results.json"
+WEIGHTS_FILE = "model.weights.h5"
+MODEL_FILE = "model.keras"
+SUMMARY_DIR = "tensorboard"
+CHECKPOINT_DIR = "checkpoints"
+RUN_FILE = "run.json"  # in CHECKPOINT_DIR: the identity of the run the checkpoints belong to
+LOCK_FILE = ".lock"
+ERROR_LOG = "error.log"
+
+START_OVER = "pass --restart to start over there, or choose another --workdir."
+
+
+class WorkdirError(ConfigError):
+    """The work directory cannot be used as it is, with what to do about it."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """Yields a temporary path beside path, renamed to path if the block succeeds.
+
+    The temporary name keeps path's file name as its end (`.weights.h5`, `.png`), for
+    writers that look at the extension. It is removed if the block fails.
+
+    Raises:
+      WorkdirError: the file could not be written (e.g. the disk is full); path is
+        as it was.
+    """
+    directory, name = os.path.split(os.path.abspath(path))
+    temporary = None
+    try:
+        os.makedirs(directory, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{name}", dir=directory)
+        os.close(descriptor)
+        yield temporary
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except OSError as e:
+        raise WorkdirError(
+            f"cannot write {path}: {e.strerror or e}; fix that (e.g. free some disk "
+            "space) and run the same command again."
+        ) from None
+    finally:
+        if temporary is not None and os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text(path: str, text: str) -> None:
+    """Writes text to path atomically."""
+    with atomic_path(path) as temporary, open(temporary, "w") as f:
+        f.write(text)
+
+
+def write_json(path: str, obj) -> None:
+    """Writes obj as indented JSON to path atomically."""
+    write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def read_json(path: str, advice: str = START_OVER):
+    """The JSON value in path, or None if there is no such file.
+
+    Raises:
+      WorkdirError: the file exists but is not JSON (e.g. truncated); the message ends
+        with advice.
+    """
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise WorkdirError(f"{path} is damaged ({e}); {advice}") from None
+
+
+@contextlib.contextmanager
+def locked(workdir: str) -> Iterator[None]:
+    """Holds workdir's lock: one run at a time in a work directory.
+
+    The lock is an `fcntl.flock` on workdir/.lock, which the operating system releases
+    when the process ends, however it ends; the file itself stays.
+
+    Raises:
+      WorkdirError: another process holds the lock.
+    """
+    os.makedirs(workdir, exist_ok=True)
+    descriptor = os.open(os.path.join(workdir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(descriptor, 32, 0).decode(errors="replace").strip()
+            raise WorkdirError(
+                f"{workdir} is in use by another run (process {holder or 'unknown'}); wait "
+                "for it to end, or choose another --workdir."
+            ) from None
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def start_over(workdir: str) -> None:
+    """Deletes what an earlier run wrote in workdir: checkpoints, summaries, results."""
+    for name in (CHECKPOINT_DIR, SUMMARY_DIR):
+        if os.path.isdir(os.path.join(workdir, name)):
+            shutil.rmtree(os.path.join(workdir, name))
+    for name in (RESULTS_FILE, WEIGHTS_FILE, MODEL_FILE, ERROR_LOG):
+        if os.path.isfile(os.path.join(workdir, name)):
+            os.remove(os.path.join(workdir, name))
+
+
+def _differences(saved: dict, identity: dict) -> list[str]:
+    """How a recorded identity differs from identity, e.g. ["seed 1 there, 0 here"].
+
+    A field missing from an older record reads as None, its default.
+    """
+    differences = []
+    for part in ("config", "truncation"):
+        for name, value in identity[part].items():
+            there = (saved.get(part) or {}).get(name)
+            if there != value:
+                differences.append(f"{name} {there} there, {value} here")
+    for name, value in identity.items():
+        if name in ("config", "truncation") or saved.get(name) == value:
+            continue
+        if name == "corpus_sha256":
+            differences.append("another corpus")
+        else:
+            differences.append(f"{name} {saved.get(name)} there, {value} here")
+    return differences
+
+
+def check_same_run(workdir: str, identity: dict) -> None:
+    """Refuses a work directory holding another run's checkpoints or results.
+
+    Args:
+      workdir: a work directory about to be trained in.
+      identity: `RunSpec.identity` of the run that would train there.
+
+    Raises:
+      WorkdirError: checkpoints/ or results.json are there with another identity, or
+        with none recorded, or the files recording it are damaged.
+    """
+    checkpoints = os.path.join(workdir, CHECKPOINT_DIR)
+    run = read_json(os.path.join(checkpoints, RUN_FILE))
+    results = read_json(os.path.join(workdir, RESULTS_FILE))
+    has_checkpoints = os.path.isdir(checkpoints) and set(os.listdir(checkpoints)) - {RUN_FILE}
+    for what, present, saved in (
+        ("checkpoints", has_checkpoints or run is not None, run),
+        (f"the {RESULTS_FILE}", results is not None, (results or {}).get("identity")),
+    ):
+        if not present:
+            continue
+        differences = _differences(saved, identity) if saved else ["it records no identity"]
+        if differences:
+            raise WorkdirError(
+                f"{workdir} holds {what} of a different run ({', '.join(differences)}); "
+                f"{START_OVER}"
+            )
+
+
+def write_identity(workdir: str, identity: dict) -> None:
+    """Records which run the checkpoints in workdir belong to."""
+    write_json(os.path.join(workdir, CHECKPOINT_DIR, RUN_FILE), identity)
+
+
+def check_writable(path: str, flag: str = "--workdir") -> None:
+    """Refuses a directory that cannot be created or written, without creating it.
+
+    Writing is tried for real (a nameless temporary file, gone when closed): `os.access`
+    says yes to root under /proc or /sys, where nothing can be created.
+
+    Args:
+      path: a directory to be written in.
+      flag: the flag that named it, for the message.
+
+    Raises:
+      WorkdirError: path is empty, or the nearest existing directory at or above it is
+        a file or cannot be written.
+    """
+    if not path:
+        raise WorkdirError(f"{flag} is empty; give a directory, e.g. {flag}=runs/small.")
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise WorkdirError(
+            f"cannot use {flag}={path}: {existing} is a file, not a directory; "
+            f"choose another {flag}."
+        )
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise WorkdirError(
+            f"cannot use {flag}={path}: nothing can be written in {existing} "
+            f"({e.strerror}); choose another {flag}."
+        ) from None
+
+
+def check_workdir(workdir: str) -> None:
+    """`check_writable` for --workdir, and the run's subdirectories not files.
+
+    Raises:
+      WorkdirError: what is wrong, and what to do.
+    """
+    check_writable(workdir)
+    for name in (CHECKPOINT_DIR, SUMMARY_DIR):
+        inside = os.path.join(workdir, name)
+        if os.path.exists(inside) and not os.path.isdir(inside):
+            raise WorkdirError(
+                f"cannot use --workdir={workdir}: {inside} is a file where the run keeps a "
+                "directory; move it away, or choose another --workdir."
+            )

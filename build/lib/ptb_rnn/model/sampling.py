@@ -1,0 +1,165 @@
+"""Writing text with a trained model: read a prime, then draw one word at a time.
+
+    options = Sampling(num_words=50, temperature=0.8, top_k=40, seed=1)
+    for words in sample(lm, ["the", "company", "said"], options):
+        print(to_text(words))
+
+The prime is read from the zero state with the state carried from word to word, as the
+test protocol reads a text; then each drawn word is fed back in, the state carried on.
+Several samples are drawn side by side, one batch row each.
+
+How a word is drawn from the model's next-word distribution p:
+
+  temperature  p^(1/temperature), renormalised: below 1 sharper, above 1 flatter;
+               0 takes the most likely word (greedy), with no randomness.
+  top_k        only the top_k most likely words can be drawn (ties with the k-th too);
+               0: any word. 1 is greedy.
+  seed         numpy's Generator(seed) draws: the same model, prime, options and seed
+               give the same text.
+
+Only words of the vocabulary are drawn (a softmax wider than the vocabulary has outputs
+no word was trained on).
+
+A prime word outside the vocabulary is an error (`check_prime`), not read as `<unk>`: it
+is most often a spelling PTB does not use (its text is lower case, numbers are N), and
+a model primed with `<unk>` continues after an unknown word, rarely what was meant.
+Write `<unk>` in the prime to mean an unknown word. An empty prime starts a sentence:
+the model reads `<eos>`.
+
+This module does not import TensorFlow (the model does), so that the command line can
+check a prime before TensorFlow starts.
+"""
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ptb_rnn import reader
+from ptb_rnn.config import ConfigError
+from ptb_rnn.model import keras_file
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+    """How to draw: see the module docstring.
+
+    Raises:
+      ConfigError: a value out of range, naming its flag.
+    """
+
+    num_words: int = 50  # words drawn after the prime
+    temperature: float = 1.0  # 0: greedy
+    top_k: int = 0  # 0: any word
+    seed: int = 0
+    num_samples: int = 1
+
+    def __post_init__(self):
+        for name in ("num_words", "num_samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"--{name} must be at least 1, got {getattr(self, name)}; pass e.g. --{name}=3."
+                )
+        if not (self.temperature >= 0 and math.isfinite(self.temperature)):
+            raise ConfigError(
+                f"--temperature must be a number >= 0, got {self.temperature}; pass e.g. "
+                "--temperature=0.8 (1 draws from the model's distribution, 0 is greedy)."
+            )
+        if self.top_k < 0:
+            raise ConfigError(
+                f"--top_k must be >= 0, got {self.top_k}; pass e.g. --top_k=40 (0 draws "
+                "from all words, 1 is greedy)."
+            )
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be >= 0, got {self.seed}; pass e.g. --seed=1.")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0 or self.top_k == 1
+
+
+def check_prime(prime: Sequence[str], vocabulary: Sequence[str]) -> None:
+    """Refuses a prime with words outside the vocabulary (see the module docstring).
+
+    Raises:
+      reader.DataError: naming those words.
+    """
+    if not prime and reader.EOS not in vocabulary:
+        raise reader.DataError(
+            f"the model's vocabulary has no {reader.EOS} to start a sentence from; give a "
+            "--prime of words of its vocabulary."
+        )
+    unknown = keras_file.unknown_words(prime, vocabulary)
+    if unknown:
+        one = len(unknown) == 1
+        raise reader.DataError(
+            f"the prime has {'a word' if one else 'words'} outside the model's vocabulary: "
+            f"{keras_file.quote_some(unknown)}; write {'it' if one else 'them'} as the "
+            f"training text does (PTB: lower case, N for a number), or {reader.UNK} for a "
+            "word it lacks."
+        )
+
+
+def draw(log_probs: np.ndarray, sampling: Sampling, rng: np.random.Generator) -> np.ndarray:
+    """One word id per row, drawn with the sampling's temperature and top_k.
+
+    Args:
+      log_probs: (rows, num_words) log-probabilities of the next word.
+      sampling: the temperature and top_k.
+      rng: the source of randomness (unused when greedy).
+
+    Returns:
+      (rows,) int ids.
+    """
+    if sampling.greedy:
+        return np.argmax(log_probs, axis=-1)
+    scaled = log_probs.astype(np.float64) / sampling.temperature
+    if 0 < sampling.top_k < scaled.shape[-1]:
+        kth_largest = np.partition(scaled, -sampling.top_k, axis=-1)[:, -sampling.top_k]
+        scaled = np.where(scaled >= kth_largest[:, np.newaxis], scaled, -np.inf)
+    probs = np.exp(scaled - scaled.max(axis=-1, keepdims=True))  # unnormalised
+    cumulative = np.cumsum(probs, axis=-1)
+    # u in (0, total]: the first word whose cumulative mass reaches u has a mass above 0.
+    u = (1.0 - rng.random(len(probs))) * cumulative[:, -1]
+    return (cumulative < u[:, np.newaxis]).sum(axis=-1)
+
+
+def sample(language_model, prime: Sequence[str], sampling: Sampling) -> list[list[str]]:
+    """Reads the prime, then draws sampling.num_words words, for each of num_samples rows.
+
+    Args:
+      language_model: a `language_model.LanguageModel`.
+      prime: words to start from; empty: the start of a sentence (`<eos>`).
+      sampling: how many words and samples, and how they are drawn.
+
+    Returns:
+      num_samples lists of num_words drawn words (the prime not included).
+
+    Raises:
+      reader.DataError: a prime word is outside the vocabulary.
+    """
+    vocabulary = language_model.vocabulary
+    check_prime(prime, vocabulary)
+    rng = np.random.default_rng(sampling.seed)
+    prime_ids = language_model.words_to_ids(list(prime) or [reader.EOS])
+    inputs = np.tile(prime_ids, (sampling.num_samples, 1))  # (num_samples, len(prime))
+    state = language_model.zero_state(sampling.num_samples)
+    drawn = []
+    for _ in range(sampling.num_words):
+        log_probs, state = language_model.log_probs(inputs, state)  # (rows, steps, vocab_size)
+        next_ids = draw(log_probs[:, -1, : len(vocabulary)].numpy(), sampling, rng)
+        drawn.append(next_ids)
+        inputs = next_ids[:, np.newaxis].astype(np.int32)  # (num_samples, 1): fed back in
+    return [language_model.ids_to_words(row) for row in np.stack(drawn, axis=1)]
+
+
+def to_text(words: Sequence[str]) -> str:
+    """Words as text: a space between words, a line break for each `<eos>`."""
+    text = ""
+    for word in words:
+        if word == reader.EOS:
+            text += "\n"
+        else:
+            text += (" " if text and not text.endswith("\n") else "") + word
+    return text

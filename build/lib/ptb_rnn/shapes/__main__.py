@@ -1,0 +1,87 @@
+"""Shows, with real words, what the batch and time-step tensors of the model hold.
+
+python -m ptb_rnn.shapes --data_path=DIR --batch_size=4 --num_steps=5 [--windows=2]
+    [--png=docs/shapes.png] [--format=json] [--config=small] [--text_file=FILE]
+
+Folds the training stream (PTB, any corpus in the tutorial's layout, or any text file)
+exactly as training does and prints the rows, the first windows, the state carry, the
+epoch arithmetic and the tensor shapes through a real model. What it answers:
+ptb_rnn/shapes/__init__.py and docs/shapes.md; the JSON keys: ptb_rnn/shapes/describe.py.
+"""
+
+import contextlib
+import json
+import os
+import sys
+
+import numpy as np
+from absl import flags
+
+from ptb_rnn import cli, reader
+from ptb_rnn.config import ConfigError
+from ptb_rnn.shapes import describe, figure, text
+
+FORMATS = ("text", "json")
+
+cli.define_config_flags()
+cli.define_data_flags()
+
+flags.DEFINE_integer("windows", 2, "How many windows to show, from the first.")
+flags.DEFINE_string(
+    "text_file",
+    None,
+    "Any UTF-8 text file to fold instead of PTB; its vocabulary is built from it.",
+)
+flags.DEFINE_string("png", None, "Also draw the layout to this PNG file.")
+flags.DEFINE_string("format", "text", f"Output: one of {', '.join(FORMATS)}.")
+FLAGS = flags.FLAGS
+
+
+def stream_from_flags() -> tuple[np.ndarray, list[str], str]:
+    """The training stream the flags name: (ids, id_to_word, where it comes from)."""
+    if FLAGS.text_file is not None:
+        if FLAGS.data_path is not None or FLAGS.ptb_dir is not None:
+            raise reader.DataError("pass either --text_file or --data_path/--ptb_dir, not both.")
+        if not os.path.isfile(FLAGS.text_file):
+            raise reader.DataError(
+                f"--text_file={FLAGS.text_file} does not exist; give the path of a text file."
+            )
+        words = reader.read_words(FLAGS.text_file)
+        word_to_id = reader.build_vocab(words)
+        ids, _ = reader.words_to_ids(words, word_to_id)
+        return ids, sorted(word_to_id, key=word_to_id.get), FLAGS.text_file
+    corpus = cli.corpus_from_flags()
+    if FLAGS.data_path is not None:
+        source = os.path.join(FLAGS.data_path, reader.split_filename("train"))
+    else:
+        source = "the PTB training split"
+    return corpus.train, corpus.id_to_word, source
+
+
+def main(argv):
+    """Prints the description of the stream the flags name, and draws it if --png is given."""
+    del argv
+    if FLAGS.format not in FORMATS:
+        raise ConfigError(f"unknown --format={FLAGS.format}; choose one of {', '.join(FORMATS)}.")
+    config = cli.config_from_flags()
+    # Preparing PTB the first time reports progress on stdout, which belongs to the output.
+    with contextlib.redirect_stdout(sys.stderr):
+        ids, id_to_word, source = stream_from_flags()
+    description = describe.describe(ids, id_to_word, config, FLAGS.windows, source)
+    if FLAGS.png:
+        figure.draw(description, FLAGS.png)
+    if FLAGS.format == "json":
+        print(json.dumps(description, indent=1))
+    else:
+        print(text.format_text(description))
+        if FLAGS.png:
+            print(f"\nFigure: {FLAGS.png}")
+
+
+def run():
+    """The console script's entry point."""
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,289 @@
+"""What the trainer calls between compiled calls: safety, checkpoints, summaries, stops.
+
+The trainer decides nothing about checkpoints, summaries or signals: it calls its
+callbacks, in order, at four kinds of moment (after each compiled training call, after
+each epoch, before each final evaluation and after the last). The order is the trainer's
+guarantee: the `DivergenceGuard` runs first, always, so a diverged state is never
+checkpointed; then `Checkpointing` (when the run has a checkpoint interval), `Summaries`,
+and the caller's own callbacks, e.g. `StopOnRequest`. Any callback may raise to end the run.
+"""
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from ptb_rnn import evaluate
+from ptb_rnn.model.network import PTBModel
+from ptb_rnn.training import steps
+from ptb_rnn.training.checkpoint import RunCheckpoints
+from ptb_rnn.training.epoch import EpochState
+from ptb_rnn.training.history import History
+
+# A window whose perplexity, exp(loss / num_steps), would not fit in a float64 has
+# diverged: about 709.8 nats per word (a uniform guess over 10000 words costs 9.2).
+MAX_LOSS_PER_STEP = float(np.log(np.finfo(np.float64).max))
+
+
+class Diverged(RuntimeError):
+    """The loss or the weights became NaN or infinite; nothing from then on was saved.
+
+    A loss too large for its perplexity to be a float counts as infinite.
+    """
+
+
+class Interrupted(RuntimeError):
+    """Training stopped on request, after saving a checkpoint if the run has them."""
+
+
+class StopRequested(Exception):
+    """Raised by a callback to stop the run; the trainer turns it into `Interrupted`."""
+
+    def __init__(self, where: str):
+        super().__init__(where)
+        self.where = where
+
+
+@dataclasses.dataclass
+class Progress:
+    """Where a run is: what the callbacks see, and what a checkpoint holds.
+
+    Attributes:
+      epoch: the 0-based epoch in progress; num_epochs once training is over.
+      epoch_state: how far the epoch has got (a fresh one at each epoch start).
+      history: what the run has measured so far.
+      num_epochs: the run's epochs (config.max_max_epoch).
+      epoch_size: windows in the epoch in progress.
+      learning_rate: the epoch's learning rate.
+    """
+
+    epoch: int
+    epoch_state: EpochState
+    history: History
+    num_epochs: int
+    epoch_size: int = 0
+    learning_rate: float = 0.0
+
+
+class Callback:
+    """A no-op callback; subclasses override the moments they care about."""
+
+    def after_call(self, progress: Progress, losses: np.ndarray, num_steps: int) -> None:
+        """After a compiled training call of len(losses) windows of num_steps words."""
+
+    def after_epoch(self, progress: Progress) -> None:
+        """After an epoch's training and validation (progress is at the next epoch)."""
+
+    def before_evaluation(self, progress: Progress, split: str) -> None:
+        """Before the final batch-size-1 evaluation of a split."""
+
+    def after_evaluation(self, progress: Progress) -> None:
+        """After the final evaluation, before results.json is written."""
+
+    def on_stop(self, progress: Progress) -> str | None:
+        """The run is stopping on request; returns what was saved, if anything."""
+        return None
+
+
+class CallbackList(Callback):
+    """Calls each callback in turn, in the order given."""
+
+    def __init__(self, callbacks: list[Callback]):
+        self.callbacks = list(callbacks)
+
+    def after_call(self, progress, losses, num_steps):
+        for callback in self.callbacks:
+            callback.after_call(progress, losses, num_steps)
+
+    def after_epoch(self, progress):
+        for callback in self.callbacks:
+            callback.after_epoch(progress)
+
+    def before_evaluation(self, progress, split):
+        for callback in self.callbacks:
+            callback.before_evaluation(progress, split)
+
+    def after_evaluation(self, progress):
+        for callback in self.callbacks:
+            callback.after_evaluation(progress)
+
+    def on_stop(self, progress):
+        saved = [callback.on_stop(progress) for callback in self.callbacks]
+        return next((what for what in saved if what), None)
+
+
+class DivergenceGuard(Callback):
+    """Stops the run with `Diverged` when a call's loss or the weights are not finite.
+
+    With gradients clipped, the loss rarely becomes NaN: a far too large learning rate
+    makes it grow without bound instead (--learning_rate=1e6 gives about 1e6 nats per
+    window), so a window whose perplexity overflows counts as diverged too. The weights
+    are checked as well, since the losses do not show the call's last update.
+
+    Args:
+      model: the model being trained.
+      checkpoints: the run's checkpoints, to say what was saved; None if it has none.
+    """
+
+    def __init__(self, model: PTBModel, checkpoints: RunCheckpoints | None = None):
+        self.model = model
+        self.checkpoints = checkpoints
+
+    def after_call(self, progress, losses, num_steps):
+        diverged = check_diverged(losses, num_steps, self.model)
+        if diverged is None:
+            return
+        index, what = diverged
+        saved = "nothing was saved"
+        if self.checkpoints is not None and self.checkpoints.last_saved is not None:
+            saved_epoch, saved_step = self.checkpoints.last_saved
+            saved = f"nothing after epoch {saved_epoch + 1}, step {saved_step} was saved"
+        step = progress.epoch_state.step - len(losses) + index + 1
+        raise Diverged(
+            f"training diverged at epoch {progress.epoch + 1}, step {step} "
+            f"(learning rate {progress.learning_rate:g}): {what}; {saved}. Lower "
+            "--learning_rate or --max_grad_norm and start over with --restart."
+        )
+
+
+def check_diverged(losses: np.ndarray, num_steps: int, model: PTBModel) -> tuple[int, str] | None:
+    """Whether training has diverged in a call, and where.
+
+    Args:
+      losses: the call's window losses, (num_windows,).
+      num_steps: the windows' length.
+      model: the model after the call's updates.
+
+    Returns:
+      None if all is finite, else (i, what): the index in the call of the first bad
+      window, and what went wrong, e.g. "the loss is nan nats over 20 steps".
+    """
+    per_step = np.asarray(losses, np.float64) / num_steps
+    bad = ~(per_step < MAX_LOSS_PER_STEP)  # NaN compares false
+    if bad.any():
+        i = int(np.argmax(bad))
+        return i, f"the loss is {losses[i]:.4g} nats over {num_steps} steps"
+    for variable in model.trainable_variables:
+        if not np.all(np.isfinite(variable.numpy())):
+            return len(losses) - 1, f"{variable.path} became NaN or infinite"
+    return None
+
+
+class Checkpointing(Callback):
+    """A checkpoint every `every_steps` windows of an epoch, at each epoch end, and on stop."""
+
+    def __init__(self, checkpoints: RunCheckpoints, every_steps: int):
+        self.checkpoints = checkpoints
+        self.every_steps = every_steps
+
+    def _save(self, progress: Progress) -> None:
+        self.checkpoints.save(progress.epoch, progress.epoch_state, progress.history)
+
+    def after_call(self, progress, losses, num_steps):
+        step = progress.epoch_state.step
+        if step % self.every_steps == 0 and step < progress.epoch_size:
+            self._save(progress)
+
+    def after_epoch(self, progress):
+        self._save(progress)
+
+    def on_stop(self, progress):
+        self._save(progress)
+        return (
+            f"checkpoint saved in {self.checkpoints.directory}; run the same command "
+            "again to resume."
+        )
+
+
+class Summaries(Callback):
+    """TensorBoard scalars per epoch, against the words trained so far."""
+
+    def __init__(self, directory: str):
+        self.writer = tf.summary.create_file_writer(directory)
+
+    def after_epoch(self, progress):
+        history = progress.history
+        with self.writer.as_default(step=history.words_so_far):
+            tf.summary.scalar("learning_rate", history.learning_rate[-1])
+            tf.summary.scalar("train_perplexity", history.train_perplexity[-1])
+            tf.summary.scalar("valid_perplexity", history.valid_perplexity[-1])
+            tf.summary.scalar("train_words_per_second", history.train_words_per_second[-1])
+        self.writer.flush()
+
+
+class ValidationCurve(Callback):
+    """Validation perplexity at batch size 1, several times an epoch, into history.curve.
+
+    Points are measured after the first call that reaches each 1/points_per_epoch of
+    the epoch (so a point may come up to windows_per_call windows late; its `words`
+    say exactly where it is). Each has the two protocols of the final evaluation:
+    "carried" (the tutorial's) and "trained_state" (reset every reset_every words, for
+    a model trained without carry; equal to carried otherwise). The points go into the
+    history, so they are checkpointed with it and a resumed run does not repeat them.
+
+    Args:
+      model: the model being trained.
+      valid_ids: the validation split, 1-D ids.
+      batch_size: the training batch size (words per window row).
+      reset_every: None if the model carries its state, else its window length.
+      points_per_epoch: e.g. 4: every quarter epoch.
+    """
+
+    def __init__(self, model, valid_ids, batch_size: int, reset_every, points_per_epoch: int):
+        self.model = model
+        self.valid_ids = valid_ids
+        self.batch_size = batch_size
+        self.reset_every = reset_every
+        self.points_per_epoch = points_per_epoch
+        self.eval_steps = steps.make_eval_steps(model)
+
+    def after_call(self, progress, losses, num_steps):
+        history, epoch_state = progress.history, progress.epoch_state
+        done = sum(1 for point in history.curve if point["epoch"] == progress.epoch + 1)
+        mark = math.ceil(progress.epoch_size * (done + 1) / self.points_per_epoch)
+        if done == self.points_per_epoch or epoch_state.step < mark:
+            return
+        carried = evaluate.evaluate_stream(self.eval_steps, self.model, self.valid_ids)
+        trained_state = carried
+        if self.reset_every is not None:
+            trained_state = evaluate.evaluate_stream(
+                self.eval_steps, self.model, self.valid_ids, reset_every=self.reset_every
+            )
+        history.curve.append(
+            {
+                "epoch": progress.epoch + 1,
+                "step": epoch_state.step,
+                "words": history.words_so_far + epoch_state.iters * self.batch_size,
+                "train_seconds": history.train_seconds_so_far + epoch_state.seconds,
+                "carried": carried,
+                "trained_state": trained_state,
+            }
+        )
+
+
+class StopOnRequest(Callback):
+    """Stops the run at the next moment `should_stop()` is true (e.g. after a signal)."""
+
+    def __init__(self, should_stop: Callable[[], bool]):
+        self.should_stop = should_stop
+
+    def after_call(self, progress, losses, num_steps):
+        if self.should_stop():
+            raise StopRequested(
+                f"at epoch {progress.epoch + 1}, step {progress.epoch_state.step} "
+                f"of {progress.epoch_size}"
+            )
+
+    def after_epoch(self, progress):
+        if self.should_stop():
+            raise StopRequested(f"after epoch {progress.epoch} of {progress.num_epochs}")
+
+    def before_evaluation(self, progress, split):
+        if self.should_stop():
+            raise StopRequested(f"before the final evaluation on {split}")
+
+    def after_evaluation(self, progress):
+        if self.should_stop():
+            raise StopRequested("after the final evaluation, before writing results")

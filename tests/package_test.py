@@ -1,0 +1,106 @@
+"""The package as a user installs it (a wheel, not this source tree): its data files and
+a console script for every tool."""
+
+import configparser
+import glob
+import os
+import subprocess
+import sys
+import zipfile
+
+from absl.testing import absltest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOLS = ("train", "data", "evaluate", "sample", "export", "shapes", "bench", "experiments")
+
+
+def console_scripts() -> dict[str, str]:
+    """setup.cfg's console scripts: name -> "module:function"."""
+    setup = configparser.ConfigParser()
+    setup.read(os.path.join(ROOT, "setup.cfg"))
+    lines = setup["options.entry_points"]["console_scripts"].strip().splitlines()
+    return dict(tuple(part.strip() for part in line.split("=")) for line in lines)
+
+
+class WheelTest(absltest.TestCase):
+    def setUp(self):
+        super().setUp()
+        tmp = self.create_tempdir().full_path
+        build = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                "--no-build-isolation",
+                "-w",
+                tmp,
+                ROOT,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        self.assertEqual(build.returncode, 0, build.stderr)
+        [self.wheel] = glob.glob(os.path.join(tmp, "ptb_rnn-*.whl"))
+        self.target = os.path.join(tmp, "site")
+        install = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--target",
+                self.target,
+                self.wheel,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        self.assertEqual(install.returncode, 0, install.stderr)
+
+    def test_holds_the_tfds_checksums_and_dummy_data(self):
+        with zipfile.ZipFile(self.wheel) as wheel:
+            names = set(wheel.namelist())
+        for name in (
+            "checksums.tsv",
+            "dummy_data/train.txt",
+            "dummy_data/valid.txt",
+            "dummy_data/test.txt",
+        ):
+            self.assertIn(f"ptb_rnn/data/ptb/{name}", names)
+
+    def test_every_tool_has_a_console_script_that_starts(self):
+        scripts = console_scripts()
+        self.assertEqual(sorted(scripts), sorted(f"ptb-rnn-{tool}" for tool in TOOLS))
+        # The installed copy, from a directory outside the source tree.
+        env = {**os.environ, "PYTHONPATH": self.target}
+        for name in scripts:
+            with self.subTest(name):
+                result = subprocess.run(
+                    [os.path.join(self.target, "bin", name), "--help"],
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    cwd=self.target,
+                    env=env,
+                )
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn(f"{name}:\n  --", result.stdout)  # the tool's own flags
+        where = subprocess.run(
+            [sys.executable, "-c", "import ptb_rnn; print(ptb_rnn.__file__)"],
+            capture_output=True,
+            text=True,
+            cwd=self.target,
+            env=env,
+        )
+        self.assertTrue(where.stdout.startswith(self.target), where.stdout)
+
+
+if __name__ == "__main__":
+    absltest.main()
