@@ -4,7 +4,7 @@
 
 --model is the work directory of a finished training run (its model.keras) or a
 model.keras file. --output must not exist, or be an empty directory. The signatures
-(ptb_rnn/serving.py) take word strings or ids and the state as flat named tensors:
+(ptb_rnn/model/serving.py) take word strings or ids and the state as flat named tensors:
 
     step(words[B, T], h0, c0, h1, c1) -> {log_probs[B, T, V], h0, c0, h1, c1}
     step_ids(ids[B, T], h0, c0, h1, c1) -> the same
@@ -59,7 +59,7 @@ def main(argv):
     serving.export(language_model.load(path), FLAGS.output)
     print(
         f"SavedModel of {path} written to {FLAGS.output}: signatures step, step_ids, "
-        "initial_state, vocabulary (see ptb_rnn/serving.py)."
+        "initial_state, vocabulary (see ptb_rnn/model/serving.py)."
     )
 
 

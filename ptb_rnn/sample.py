@@ -5,7 +5,7 @@
 
 --model is the work directory of a finished training run (its model.keras) or a
 model.keras file. The prime is read with the state carried, then each drawn word is fed
-back in; `<eos>` prints as a line break. How words are drawn (ptb_rnn/sampling.py):
+back in; `<eos>` prints as a line break. How words are drawn (ptb_rnn/model/sampling.py):
 
   --temperature  below 1 sharper, above 1 flatter than the model's distribution; 0 is
                  greedy (always the most likely word).

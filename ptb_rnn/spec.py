@@ -67,7 +67,7 @@ class RunSpec:
         float32 rounding.
       cpu_devices: with "mirrored" on a machine without GPUs, split the CPU into this
         many logical devices, one replica each.
-      softmax: "dense" (default; `keras.layers.Dense`, `steps.sequence_loss` and
+      softmax: "dense" (default; `keras.layers.Dense`, `softmax.sequence_loss` and
         automatic gradients) or "fused" (`softmax.fused_sequence_loss`, a hand-written
         gradient): the same loss to float32 rounding, a different speed. Dense stays
         the default so that the recorded results reproduce bit for bit; fused was
@@ -126,6 +126,11 @@ class RunSpec:
             available.
         """
         self.check_computation()
+        self.check_corpus(corpus)
+
+    def check_corpus(self, corpus: reader.Corpus) -> None:
+        """The checks of `check` that need the corpus (the command line runs
+        `check_computation` first, before it sets up TensorFlow)."""
         if not 0 <= self.seed <= MAX_SEED:
             raise ConfigError(f"seed must be in [0, {MAX_SEED}], got {self.seed}; pass --seed=0.")
         config, truncation = self.config, self.truncation
@@ -176,13 +181,8 @@ class RunSpec:
             raise ConfigError(
                 f"precision {self.precision} needs the fused LSTM; drop --nofused_lstm."
             )
-        if self.strategy == "mirrored" and (
-            self.cpu_devices < 1 or self.config.batch_size % self.cpu_devices
-        ):
-            raise ConfigError(
-                f"--cpu_devices={self.cpu_devices} cannot share batch_size "
-                f"{self.config.batch_size} rows equally; pass a divisor of the batch size."
-            )
+        if self.strategy == "mirrored":
+            check_rows_per_replica(self.config.batch_size, self.cpu_devices, "--cpu_devices device")
 
     def memory_bytes(self) -> dict[str, int]:
         """A lower estimate of the memory training needs, in bytes, by what needs it.
@@ -222,6 +222,24 @@ class RunSpec:
         """How a batch-size-1 stream is read "as trained": None (the state carried
         throughout) or every how many words the state restarts from zeros."""
         return None if self.truncation.carry_state else self.eval_num_steps
+
+
+def check_rows_per_replica(batch_size: int, replicas: int, what: str) -> None:
+    """Checks that the batch's rows split into equal blocks, one per replica.
+
+    Args:
+      batch_size: rows of every window.
+      replicas: how many share them.
+      what: what a replica is, for the message: "worker", "replica"...
+
+    Raises:
+      ConfigError: they do not.
+    """
+    if replicas < 1 or batch_size % replicas:
+        raise ConfigError(
+            f"batch_size {batch_size} cannot be split into {replicas} equal blocks of rows, "
+            f"one per {what}; pass a --batch_size divisible by {replicas}."
+        )
 
 
 def available_memory_bytes() -> int | None:

@@ -2,7 +2,8 @@
 
     python -m ptb_rnn.train --config=small --workdir=runs/small [--ptb_dir=DIR]
 
-The config, data, truncation and run flags are in ptb_rnn/cli.py, among them:
+The config, data, truncation and run flags are defined in ptb_rnn/cli.py (--help lists
+them all), among them:
 
   --seed                    initial weights and dropout masks.
   --checkpoint_every_steps  save a checkpoint every this many updates (windows) of an
@@ -15,9 +16,9 @@ The config, data, truncation and run flags are in ptb_rnn/cli.py, among them:
 
 --strategy=mirrored trains on every GPU of this machine (or, without GPUs, on
 --cpu_devices logical CPUs); --strategy=multi_worker on the workers the TF_CONFIG
-environment variable lists, each running this same command (ptb_rnn/cluster.py). Each
+environment variable lists, each running this same command (ptb_rnn/training/cluster.py). Each
 replica owns a contiguous block of the batch rows and carries their state; the numbers
-are the one-device ones, to float32 rounding (ptb_rnn/replicas.py). Only the chief writes
+are the one-device ones, to float32 rounding (ptb_rnn/training/replicas.py). Only the chief writes
 in --workdir, which the other workers must be able to read (a shared file system) to
 resume.
 
@@ -108,9 +109,7 @@ def main(argv):
 
         replicas.create_strategy(spec.strategy, spec.cpu_devices)
     corpus = cli.corpus_from_flags()
-    spec.check(corpus)
-    if not FLAGS.restart:
-        files.check_same_run(FLAGS.workdir, spec.identity(corpus))
+    spec.check_corpus(corpus)  # the trainer refuses another run's work directory
     # Only the chief writes, so only the chief locks; the other workers wait for it.
     with files.locked(FLAGS.workdir) if chief else contextlib.nullcontext():
         # Imported once the input is known to be good: TensorFlow writes start-up lines to

@@ -3,6 +3,7 @@ import numpy as np
 import tensorflow as tf
 
 from ptb_rnn import evaluate, reader
+from ptb_rnn.model import softmax
 from ptb_rnn.training import epoch, steps
 
 
@@ -28,7 +29,7 @@ class EvaluateStreamTest(tf.test.TestCase):
         for start in range(0, 22, 5):
             x, y = ids[start : min(start + 5, 22)], ids[start + 1 : min(start + 6, 23)]
             logits, _ = model(x[np.newaxis], model.zero_state(1))
-            costs += float(steps.sequence_loss(logits, y[np.newaxis]))
+            costs += float(softmax.sequence_loss(logits, y[np.newaxis]))
         expected = np.exp(costs / 22)
         self.assertAllClose(
             evaluate.evaluate_stream(eval_steps, model, ids, reset_every=5), expected

@@ -28,7 +28,7 @@ class ExportCliTest(absltest.TestCase):
         self.assertEqual(
             result.stdout,
             f"SavedModel of {self.model} written to {self.output}: signatures step, step_ids, "
-            "initial_state, vocabulary (see ptb_rnn/serving.py).\n",
+            "initial_state, vocabulary (see ptb_rnn/model/serving.py).\n",
         )
 
     def assert_one_line_and_exit_2(self, flags, expected):

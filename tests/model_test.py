@@ -62,10 +62,6 @@ class PrecisionTest(tf.test.TestCase):
             self.assertEqual((h.dtype, c.dtype), (tf.float32, tf.float32))
         self.assertEqual({w.dtype for w in model.weights}, {"float32"})
 
-    def test_mixed_bfloat16_needs_the_fused_lstm(self):
-        with self.assertRaisesRegex(ValueError, "needs the fused LSTM"):
-            PTBModel(get_config("test"), fused_lstm=False, precision="mixed_bfloat16")
-
 
 class FlopsTest(tf.test.TestCase):
     def test_small_config_flops_per_word(self):

@@ -21,14 +21,24 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from ptb_rnn import reader  # noqa: E402
 from ptb_rnn.config import get_config  # noqa: E402
+from ptb_rnn.model.network import build_model  # noqa: E402
 from ptb_rnn.spec import RunSpec  # noqa: E402
-from ptb_rnn.training import replicas
+from ptb_rnn.training import replicas, steps  # noqa: E402
 from ptb_rnn.training.epoch import EpochState  # noqa: E402
 from ptb_rnn.training.history import History  # noqa: E402
 
 WINDOWS = 20  # windows trained before comparing
 RESUMED = 2  # windows trained after moving a checkpoint
 PTB_DIR = os.environ["PTB_DIR"]
+
+
+def build(spec, strategy):
+    """The run's model and optimizer in the strategy's scope, as the trainer builds them."""
+    with replicas.scope(strategy):
+        model = build_model(spec)
+        optimizer = steps.make_optimizer(spec.config)
+        optimizer.build(model.trainable_variables)
+    return model, optimizer
 
 
 def main(config_name: str, output_path: str, checkpoint_dir: str) -> None:
@@ -51,7 +61,7 @@ def main(config_name: str, output_path: str, checkpoint_dir: str) -> None:
 
     def start(topology, seed=0):
         keras.utils.set_random_seed(seed)
-        model, optimizer = replicas.build(spec, topology)
+        model, optimizer = build(spec, topology)
         return model, optimizer, replicas.make_train_steps(topology, model, optimizer)
 
     def weights(model):
@@ -94,7 +104,7 @@ def main(config_name: str, output_path: str, checkpoint_dir: str) -> None:
 
     # Dropout: the masks each replica draws for its rows of a window of ones.
     dropout_spec = dataclasses.replace(spec, config=dataclasses.replace(config, keep_prob=0.5))
-    model, _ = replicas.build(dropout_spec, strategy)
+    model, _ = build(dropout_spec, strategy)
     ones = tf.ones([config.batch_size // 2, 20, 50])  # each replica's rows; 10,000 draws
     draw = replicas.per_replica(lambda: model.input_dropout(ones, training=True), True)
     masks = tf.function(lambda: strategy.run(draw))()

@@ -4,7 +4,6 @@ import numpy as np
 import tensorflow as tf
 
 from ptb_rnn.model import softmax
-from ptb_rnn.training import steps
 
 
 def loss_and_gradients(loss_fn, outputs, kernel, bias, jit_compile=False):
@@ -22,7 +21,7 @@ def loss_and_gradients(loss_fn, outputs, kernel, bias, jit_compile=False):
 
 def dense_loss(targets):
     """The dense path: logits as keras.layers.Dense computes them, then sequence_loss."""
-    return lambda outputs, kernel, bias: steps.sequence_loss(
+    return lambda outputs, kernel, bias: softmax.sequence_loss(
         tf.einsum("bth,hv->btv", outputs, kernel) + bias, targets
     )
 

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ptb_rnn.model import softmax
 from ptb_rnn.model.network import PTBModel
 from ptb_rnn.training import steps
 
@@ -20,7 +21,7 @@ class SequenceLossTest(tf.test.TestCase):
         # Uniform logits over 20 words: every step costs log(20), whatever the target.
         logits = tf.zeros([4, 3, 20])
         targets = tf.zeros([4, 3], tf.int32)
-        self.assertAllClose(steps.sequence_loss(logits, targets), 3 * math.log(20))
+        self.assertAllClose(softmax.sequence_loss(logits, targets), 3 * math.log(20))
 
 
 class WindowLossTest(tf.test.TestCase):
@@ -35,7 +36,7 @@ class WindowLossTest(tf.test.TestCase):
             truncated, _ = steps.window_loss(model, x2, y2, state, training=True)
             # For contrast, full backprop through both windows (no stop at the edge).
             logits, _ = model(x2, state)
-            untruncated = steps.sequence_loss(logits, y2)
+            untruncated = softmax.sequence_loss(logits, y2)
         rows_of_window_1 = tf.gather(
             tf.convert_to_tensor(tape.gradient(truncated, embedding)), [1, 2]
         )

@@ -176,8 +176,8 @@ class BadInputTest(parameterized.TestCase):
         (
             "cpu_devices_not_dividing_the_batch",
             ["--strategy=mirrored", "--cpu_devices=3"],
-            "--cpu_devices=3 cannot share batch_size 2 rows equally; pass a divisor of the "
-            "batch size.",
+            "batch_size 2 cannot be split into 3 equal blocks of rows, one per --cpu_devices "
+            "device; pass a --batch_size divisible by 3.",
         ),
     )
     def test_bad_flag(self, flags, expected):
@@ -416,7 +416,8 @@ class BadInputTest(parameterized.TestCase):
         # A failure inside the trainer that no input check could foresee.
         code = (
             "import sys\n"
-            "from ptb_rnn import train, trainer\n"
+            "from ptb_rnn import train\n"
+            "from ptb_rnn.training import trainer\n"
             "def broken(*args, **kwargs):\n"
             "    raise RuntimeError('something inside broke')\n"
             "trainer.train_and_evaluate = broken\n"

@@ -10,7 +10,8 @@ evaluated as the rows of a batch.
 
 The package:
 
-    __init__.py  these two protocols: `evaluate_stream` (perplexity) and
+    __init__.py  these two protocols: `evaluate_stream` (perplexity),
+                 `evaluate_protocols` (both, as a run reports them) and
                  `target_log_probs` (the log-probability of every word)
     text.py      any text scored by a saved model (language_model.py) under the first
     __main__.py  the command line: python -m ptb_rnn.evaluate --help
@@ -84,6 +85,27 @@ def evaluate_stream(
         losses, state = eval_steps(x[np.newaxis], y[np.newaxis], state)
         costs += float(losses[0]) * len(x)  # the loss is a mean over the rows
     return float(np.exp(costs / (len(ids) - 1)))
+
+
+def evaluate_protocols(eval_steps, model: PTBModel, ids, reset_every: int | None) -> dict:
+    """A stream's perplexity under both protocols of a run's evaluation.
+
+    Args:
+      eval_steps, model, ids: as in `evaluate_stream`.
+      reset_every: None for a model trained with its state carried, else its window
+        length (`RunSpec.reset_every`).
+
+    Returns:
+      {"carried": the tutorial's protocol, "trained_state": the state handled as in
+      training (reset every reset_every words; the carried number when None)}.
+    """
+    carried = evaluate_stream(eval_steps, model, ids)
+    if reset_every is None:
+        return {"carried": carried, "trained_state": carried}
+    return {
+        "carried": carried,
+        "trained_state": evaluate_stream(eval_steps, model, ids, reset_every=reset_every),
+    }
 
 
 def target_log_probs(

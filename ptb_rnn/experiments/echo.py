@@ -17,7 +17,7 @@ import numpy as np
 from ptb_rnn import evaluate, files, reader
 from ptb_rnn.config import Config, ConfigError
 from ptb_rnn.experiments import grid
-from ptb_rnn.model.network import PTBModel
+from ptb_rnn.model.network import PTBModel, build_model
 from ptb_rnn.spec import RunSpec
 from ptb_rnn.training import steps
 from ptb_rnn.truncation import Truncation
@@ -168,6 +168,6 @@ def _load_model(spec: RunSpec, workdir: str) -> PTBModel:
             f"{files.WEIGHTS_FILE} to measure its answers with; delete {workdir} to train "
             "it again, or pass --noecho."
         )
-    model = PTBModel(spec.config, fused_lstm=spec.fused_lstm).build_for(1)
+    model = build_model(spec, batch_size=1)
     model.load_weights(path)
     return model

@@ -16,10 +16,26 @@ import tensorflow as tf
 
 from ptb_rnn.config import Config
 from ptb_rnn.model import precision as precision_lib
+from ptb_rnn.model import softmax
 from ptb_rnn.model.lstm import FusedLSTM
+from ptb_rnn.spec import RunSpec
 
 # One (h, c) pair per layer, each of shape (batch_size, hidden_size).
 State = tuple[tuple[tf.Tensor, tf.Tensor], ...]
+
+
+def build_model(spec: RunSpec, batch_size: int | None = None) -> "PTBModel":
+    """The run's network, its weights created for batch_size rows (default: the run's).
+
+    The one builder of a run's network: training, the echo task and the benchmark use
+    it; a saved model is rebuilt from the same fields (`PTBModel.from_config`).
+    """
+    return PTBModel(
+        spec.config,
+        fused_lstm=spec.fused_lstm,
+        fused_softmax=spec.softmax == "fused",
+        precision=spec.precision,
+    ).build_for(spec.config.batch_size if batch_size is None else batch_size)
 
 
 def replica_id() -> int:
@@ -64,7 +80,7 @@ class PTBModel(keras.Model):
         mathematics, a faster gradient; see lstm.py) rather than `keras.layers.LSTM`.
       fused_softmax: the training loss computes the softmax layer and the loss
         together, with a hand-written gradient (`softmax.fused_sequence_loss`; see
-        `steps.window_loss`), rather than through this layer and automatic gradients.
+        `softmax_loss`), rather than through this layer and automatic gradients.
       precision: "float32", or "mixed_bfloat16" for bfloat16 matmul inputs with
         everything else in float32 (see precision.py; needs fused_lstm).
     """
@@ -78,8 +94,6 @@ class PTBModel(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if precision != precision_lib.FLOAT32 and not fused_lstm:
-            raise ValueError(f"precision {precision} needs the fused LSTM (fused_lstm=True).")
         self.config = config
         self.fused_softmax = fused_softmax
         self.precision = precision
@@ -154,6 +168,26 @@ class PTBModel(keras.Model):
             self.softmax.build(outputs.shape)
         kernel, bias = self.softmax.kernel, self.softmax.bias
         return precision_lib.einsum("bth,hv->btv", outputs, kernel, self.precision) + bias
+
+    def softmax_loss(self, outputs, targets):
+        """The tutorial's loss of the softmax layer on the last LSTM layer's outputs:
+        `softmax.sequence_loss` of the logits.
+
+        With fused_softmax the layer and the loss are one function with a hand-written
+        gradient (`softmax.fused_sequence_loss`): the same loss, to float32 rounding, as
+        the logits through `sequence_loss` and automatic gradients.
+
+        Args:
+          outputs: (batch_size, num_steps, hidden_size), from `lstm_outputs`.
+          targets: int ids, (batch_size, num_steps).
+
+        Returns:
+          A scalar: the batch-mean cross-entropy summed over the steps (nats).
+        """
+        if self.fused_softmax:
+            kernel, bias = self.softmax.kernel, self.softmax.bias
+            return softmax.fused_sequence_loss(outputs, kernel, bias, targets, self.precision)
+        return softmax.sequence_loss(self.logits(outputs), targets)
 
     def forward_flops_per_word(self) -> int:
         """FLOPs of the forward pass per word: 2 per weight of every matrix it meets.

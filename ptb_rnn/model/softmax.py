@@ -2,7 +2,7 @@
 
 `fused_sequence_loss(outputs, kernel, bias, targets)` is
 
-    steps.sequence_loss(outputs @ kernel + bias, targets)
+    sequence_loss(outputs @ kernel + bias, targets)
 
 the tutorial's loss (the cross-entropy averaged over the batch and summed over the time
 steps) of the softmax layer's logits. Per row n of the batch_size x num_steps rows:
@@ -20,7 +20,7 @@ and the three gradients are one matmul or sum each: nothing goes back through
 automatic differentiation. For the small config the rows are 400 and the vocabulary
 10000, and this layer is three quarters of a training step's arithmetic
 (docs/performance.md). tests/softmax_test.py checks the loss and the three gradients
-against the dense path (`keras.layers.Dense` + `steps.sequence_loss`, automatic
+against the dense path (`keras.layers.Dense` + `sequence_loss`, automatic
 gradient).
 """
 
@@ -29,8 +29,25 @@ import tensorflow as tf
 from ptb_rnn.model import precision as precision_lib
 
 
+def sequence_loss(logits, targets):
+    """Cross-entropy averaged over the batch and summed over the time steps.
+
+    Summing over num_steps (not averaging) is the tutorial's scaling; it is what
+    makes learning_rate 1.0 the right step size.
+
+    Args:
+      logits: (batch_size, num_steps, vocab_size).
+      targets: int ids, (batch_size, num_steps).
+
+    Returns:
+      A scalar: sum over steps of the batch-mean cross-entropy (in nats).
+    """
+    xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+    return tf.reduce_sum(tf.reduce_mean(xent, axis=0))
+
+
 def fused_sequence_loss(outputs, kernel, bias, targets, precision: str = "float32"):
-    """The softmax layer's loss, `steps.sequence_loss` of its logits, in one step.
+    """The softmax layer's loss, `sequence_loss` of its logits, in one step.
 
     Args:
       outputs: the last LSTM layer's outputs, (batch_size, num_steps, hidden_size).

@@ -111,15 +111,15 @@ def model_shapes(config: Config) -> dict:
     # Imported here: TensorFlow takes seconds to import, and bad input should fail at once.
     import tensorflow as tf
 
+    from ptb_rnn.model import softmax
     from ptb_rnn.model.network import PTBModel
-    from ptb_rnn.training import steps
 
     batch_size, num_steps = config.batch_size, config.num_steps
     model = PTBModel(config)
     ids = tf.zeros([batch_size, num_steps], tf.int32)  # (B, T)
     state = model.zero_state(batch_size)
     logits, final_state = model(ids, state)  # (B, T, V), ((B, H), (B, H)) per layer
-    loss = steps.sequence_loss(logits, ids)  # ()
+    loss = softmax.sequence_loss(logits, ids)  # ()
     embeddings = model.embedding(ids)  # (B, T, H)
 
     parameters = {"embedding": model.embedding.count_params()}

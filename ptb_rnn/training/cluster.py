@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 
+from ptb_rnn import spec
 from ptb_rnn.config import ConfigError
 
 TF_CONFIG = "TF_CONFIG"
@@ -55,13 +56,8 @@ class Cluster:
 
     def check_batch_size(self, batch_size: int) -> None:
         """Raises ConfigError unless every worker can own the same number of rows (one
-        replica per worker without GPUs; `replicas.build` checks again with them)."""
-        if batch_size % self.num_workers:
-            raise ConfigError(
-                f"batch_size {batch_size} cannot be split into {self.num_workers} equal "
-                f"blocks of rows, one per worker; pass a --batch_size divisible by "
-                f"{self.num_workers}."
-            )
+        replica per worker without GPUs; the trainer checks the replicas with them)."""
+        spec.check_rows_per_replica(batch_size, self.num_workers, "worker")
 
 
 def from_environment(environ=os.environ) -> Cluster:

@@ -41,7 +41,6 @@ import tensorflow as tf
 
 from ptb_rnn.config import ConfigError
 from ptb_rnn.model.network import PTBModel, State, replica_id
-from ptb_rnn.spec import RunSpec
 from ptb_rnn.training import cluster, steps
 
 # What a collective raises on a worker whose peer has gone (killed, crashed, or stopped).
@@ -95,32 +94,10 @@ def num_replicas(strategy: tf.distribute.Strategy | None) -> int:
     return 1 if strategy is None else strategy.num_replicas_in_sync
 
 
-def build(
-    spec: RunSpec, strategy: tf.distribute.Strategy | None
-) -> tuple[PTBModel, keras.optimizers.Optimizer]:
-    """The run's model, built for its batch size, and its optimizer, in the strategy's
-    scope (one copy of every variable per replica).
-
-    Raises:
-      ConfigError: the replicas cannot share the batch's rows equally.
-    """
-    replica_count = num_replicas(strategy)
-    if spec.config.batch_size % replica_count:
-        raise ConfigError(
-            f"batch_size {spec.config.batch_size} cannot be split into {replica_count} "
-            f"equal blocks of rows, one per replica; pass a --batch_size divisible by "
-            f"{replica_count}."
-        )
-    with contextlib.nullcontext() if strategy is None else strategy.scope():
-        model = PTBModel(
-            spec.config,
-            fused_lstm=spec.fused_lstm,
-            fused_softmax=spec.softmax == "fused",
-            precision=spec.precision,
-        ).build_for(spec.config.batch_size)
-        optimizer = steps.make_optimizer(spec.config)
-        optimizer.build(model.trainable_variables)
-    return model, optimizer
+def scope(strategy: tf.distribute.Strategy | None):
+    """Where to create the model and the optimizer: the strategy's scope (one copy of
+    every variable per replica), or nothing special on one device."""
+    return contextlib.nullcontext() if strategy is None else strategy.scope()
 
 
 def is_chief(strategy: tf.distribute.Strategy | None) -> bool:

@@ -12,25 +12,8 @@ import keras
 import tensorflow as tf
 
 from ptb_rnn.config import Config
-from ptb_rnn.model import precision, softmax
+from ptb_rnn.model import precision
 from ptb_rnn.model.network import PTBModel, State
-
-
-def sequence_loss(logits, targets):
-    """Cross-entropy averaged over the batch and summed over the time steps.
-
-    Summing over num_steps (not averaging) is the tutorial's scaling; it is what
-    makes learning_rate 1.0 the right step size.
-
-    Args:
-      logits: (batch_size, num_steps, vocab_size).
-      targets: int ids, (batch_size, num_steps).
-
-    Returns:
-      A scalar: sum over steps of the batch-mean cross-entropy (in nats).
-    """
-    xent = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-    return tf.reduce_sum(tf.reduce_mean(xent, axis=0))
 
 
 def window_loss(model: PTBModel, x, y, state: State, training: bool):
@@ -45,28 +28,11 @@ def window_loss(model: PTBModel, x, y, state: State, training: bool):
       state: the (h, c) of each layer at the start of the window.
 
     Returns:
-      (loss, final_state): `sequence_loss` of the window, and the state after it.
+      (loss, final_state): the window's loss (`PTBModel.softmax_loss`), and the state after it.
     """
     state = tf.nest.map_structure(tf.stop_gradient, state)
     outputs, final_state = model.lstm_outputs(x, state, training=training)
-    return softmax_loss(model, outputs, y), final_state
-
-
-def softmax_loss(model: PTBModel, outputs, targets):
-    """`sequence_loss` of the model's softmax layer on the last LSTM layer's outputs.
-
-    With `model.fused_softmax` the layer and the loss are one function with a
-    hand-written gradient (`softmax.fused_sequence_loss`): the same loss, to float32
-    rounding, as the logits through `sequence_loss` and automatic gradients.
-
-    Args:
-      outputs: (batch_size, num_steps, hidden_size).
-      targets: int ids, (batch_size, num_steps).
-    """
-    if model.fused_softmax:
-        kernel, bias = model.softmax.kernel, model.softmax.bias
-        return softmax.fused_sequence_loss(outputs, kernel, bias, targets, model.precision)
-    return sequence_loss(model.logits(outputs), targets)
+    return model.softmax_loss(outputs, y), final_state
 
 
 def make_optimizer(config: Config) -> keras.optimizers.Optimizer:

@@ -26,11 +26,12 @@ from absl import logging
 
 from ptb_rnn import evaluate, files, reader
 from ptb_rnn.model.language_model import LanguageModel
-from ptb_rnn.spec import RunSpec
+from ptb_rnn.model.network import build_model
+from ptb_rnn.spec import RunSpec, check_rows_per_replica
 from ptb_rnn.training import callbacks as callbacks_lib
 from ptb_rnn.training import replicas, steps
 from ptb_rnn.training.checkpoint import RunCheckpoints
-from ptb_rnn.training.epoch import EpochState, run_epoch
+from ptb_rnn.training.epoch import EpochState, WindowLoop, run_epoch
 from ptb_rnn.training.history import History, machine_description
 
 
@@ -75,58 +76,49 @@ def train_and_evaluate(
         any, is the last one before.
       callbacks.Interrupted: a callback asked to stop (a checkpoint was saved first).
     """
-    config = spec.config
     identity = spec.identity(corpus)
     files.check_same_run(workdir, identity)
     finished = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
     if finished is not None:
         logging.info("%s holds this run, finished; nothing to train.", workdir)
         return History.from_json(finished)
-    strategy = replicas.create_strategy(spec.strategy, spec.cpu_devices)
-    chief = replicas.is_chief(strategy)
-    if chief:
-        os.makedirs(workdir, exist_ok=True)
+    strategy = replicas.create_strategy(spec.strategy, spec.cpu_devices)  # made by train.py
+    num_replicas = replicas.num_replicas(strategy)
+    check_rows_per_replica(spec.config.batch_size, num_replicas, "replica")
     if spec.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(spec.seed)
-    model, optimizer = replicas.build(spec, strategy)
-
+    with replicas.scope(strategy):  # one copy of every variable per replica
+        model = build_model(spec)
+        optimizer = steps.make_optimizer(spec.config)
+        optimizer.build(model.trainable_variables)
     history = History(
-        dataclasses.asdict(config),
+        dataclasses.asdict(spec.config),
         dataclasses.asdict(spec.truncation),
         machine={
             **machine_description(),
             "strategy": spec.strategy,
-            "replicas": replicas.num_replicas(strategy),
+            "replicas": num_replicas,
         },
         identity=identity,
     )
-    zero_state = model.zero_state(config.batch_size)
-    progress = callbacks_lib.Progress(0, EpochState(zero_state), history, config.max_max_epoch)
-    checkpoints = None
-    if spec.checkpoint_every_steps is not None:
-        checkpoints = _resume(spec, identity, workdir, model, optimizer, progress, chief)
-    hooks = _callbacks(spec, corpus, workdir, model, checkpoints, callbacks, chief)
-    start_time = time.time() - progress.history.seconds_so_far - progress.epoch_state.seconds
+    run = _Run(spec, corpus, workdir, strategy, model, optimizer, history)
+    run.resume()
+    run.add_callbacks(callbacks)
+    start_time = time.time() - run.progress.history.seconds_so_far
+    start_time -= run.progress.epoch_state.seconds
     try:
-        train_steps = replicas.make_train_steps(
-            strategy, model, optimizer, spec.truncation.carry_state
-        )
-        _train(spec, corpus, model, train_steps, optimizer, progress, hooks, start_time)
-        if not chief:
+        run.train(start_time)
+        if not run.chief:
             replicas.wait_for_workers(strategy)  # the chief evaluates and writes
-            return progress.history
-        weights_path = os.path.join(workdir, files.WEIGHTS_FILE)
-        with files.atomic_path(weights_path) as temporary:
-            model.save_weights(temporary)
-        with files.atomic_path(os.path.join(workdir, files.MODEL_FILE)) as temporary:
-            LanguageModel(model, corpus.id_to_word).save(temporary)
-        evaluation = _evaluate(spec, corpus, model, progress, hooks)
+            return run.progress.history
+        run.save_model()
+        evaluation = run.evaluate()
     except callbacks_lib.StopRequested as stop:
-        unsaved = "checkpoints are off" if chief else "the chief saves the checkpoints"
-        saved = hooks.on_stop(progress) or f"nothing was saved ({unsaved})."
+        unsaved = "checkpoints are off" if run.chief else "the chief saves the checkpoints"
+        saved = run.callbacks.on_stop(run.progress) or f"nothing was saved ({unsaved})."
         raise callbacks_lib.Interrupted(f"stopped {stop.where}, {saved}") from None
-    history = progress.history
+    history = run.progress.history
     history.finish(evaluation, time.time() - start_time)
     logging.info("Test Perplexity: %.3f", history.test_perplexity)
     files.write_json(os.path.join(workdir, files.RESULTS_FILE), history.to_json())
@@ -134,114 +126,149 @@ def train_and_evaluate(
     return history
 
 
-def _resume(spec, identity, workdir, model, optimizer, progress, chief) -> RunCheckpoints:
-    """Opens the run's checkpoints; restores the newest good one into model and progress."""
-    checkpoints = RunCheckpoints(
-        os.path.join(workdir, files.CHECKPOINT_DIR), model, optimizer, spec.config.batch_size
-    )
-    if not checkpoints.saved:
-        if chief:
-            files.write_identity(workdir, identity)
-        return checkpoints
-    path, progress.epoch, progress.epoch_state, progress.history = checkpoints.restore()
-    progress.history.identity = identity  # checkpoints of older versions lack it
-    if progress.epoch < progress.num_epochs:
-        where = f"epoch {progress.epoch + 1}, step {progress.epoch_state.step}"
-    else:
-        where = "training is finished, evaluating"
-    logging.info("Resuming from %s: %s", path, where)
-    return checkpoints
+class _Run:
+    """One training run: the controller of the trainer/controller split.
 
+    The window loop (`epoch.WindowLoop`) runs the windows it is asked for; this decides,
+    between its calls, what happens when: it ends calls at the checkpoint interval and
+    calls the callbacks, which check for divergence, save checkpoints, measure, write
+    summaries and stop on request.
+    """
 
-def _callbacks(spec, corpus, workdir, model, checkpoints, callbacks, chief):
-    """The trainer's callbacks, in the order it guarantees, then the caller's; on a
-    worker that is not the chief, none that writes."""
-    hooks = [callbacks_lib.DivergenceGuard(model, checkpoints)]  # first: never save a bad state
-    if spec.curve_points_per_epoch:  # before checkpoints, which then hold its points
-        hooks.append(
-            callbacks_lib.ValidationCurve(
-                model,
-                corpus.valid,
-                spec.config.batch_size,
-                spec.reset_every,
-                spec.curve_points_per_epoch,
+    def __init__(self, spec, corpus, workdir, strategy, model, optimizer, history):
+        self.spec, self.corpus, self.workdir = spec, corpus, workdir
+        self.strategy, self.model, self.optimizer = strategy, model, optimizer
+        self.chief = replicas.is_chief(strategy)
+        if self.chief:
+            os.makedirs(workdir, exist_ok=True)
+        zero_state = model.zero_state(spec.config.batch_size)
+        self.progress = callbacks_lib.Progress(
+            0, EpochState(zero_state), history, spec.config.max_max_epoch
+        )
+        self.checkpoints = None
+        self.callbacks = None
+
+    def resume(self) -> None:
+        """Opens the run's checkpoints, if it has them; restores the newest good one."""
+        if self.spec.checkpoint_every_steps is None:
+            return
+        self.checkpoints = RunCheckpoints(
+            os.path.join(self.workdir, files.CHECKPOINT_DIR),
+            self.model,
+            self.optimizer,
+            self.spec.config.batch_size,
+        )
+        progress, identity = self.progress, self.progress.history.identity
+        if not self.checkpoints.saved:
+            if self.chief:
+                files.write_identity(self.workdir, identity)
+            return
+        path, progress.epoch, progress.epoch_state, progress.history = self.checkpoints.restore()
+        progress.history.identity = identity  # checkpoints of older versions lack it
+        if progress.epoch < progress.num_epochs:
+            where = f"epoch {progress.epoch + 1}, step {progress.epoch_state.step}"
+        else:
+            where = "training is finished, evaluating"
+        logging.info("Resuming from %s: %s", path, where)
+
+    def add_callbacks(self, callbacks) -> None:
+        """The trainer's callbacks, in the order it guarantees, then the caller's; on a
+        worker that is not the chief, none that writes."""
+        spec = self.spec
+        # First: never save a diverged state.
+        own = [callbacks_lib.DivergenceGuard(self.model, self.checkpoints)]
+        if spec.curve_points_per_epoch:  # before checkpoints, which then hold its points
+            own.append(
+                callbacks_lib.ValidationCurve(
+                    self.model,
+                    self.corpus.valid,
+                    spec.config.batch_size,
+                    spec.reset_every,
+                    spec.curve_points_per_epoch,
+                )
             )
-        )
-    if chief and checkpoints is not None:
-        hooks.append(callbacks_lib.Checkpointing(checkpoints, spec.checkpoint_every_steps))
-    if chief:
-        hooks.append(callbacks_lib.Summaries(os.path.join(workdir, files.SUMMARY_DIR)))
-    return callbacks_lib.CallbackList([*hooks, *callbacks])
+        if self.chief and self.checkpoints is not None:
+            own.append(callbacks_lib.Checkpointing(self.checkpoints, spec.checkpoint_every_steps))
+        if self.chief:
+            own.append(callbacks_lib.Summaries(os.path.join(self.workdir, files.SUMMARY_DIR)))
+        own.append(callbacks_lib.ProgressLog(spec.config.batch_size))
+        self.callbacks = callbacks_lib.CallbackList([*own, *callbacks])
 
+    def train(self, start_time: float) -> None:
+        """Trains the remaining epochs, each followed by validation in the training layout."""
+        spec, progress = self.spec, self.progress
+        config, truncation = spec.config, spec.truncation
+        train_steps = replicas.make_train_steps(
+            self.strategy, self.model, self.optimizer, truncation.carry_state
+        )
+        train_batches = reader.ptb_producer(self.corpus.train, config.batch_size, config.num_steps)
+        valid_batches = reader.ptb_producer(
+            self.corpus.valid, config.batch_size, spec.eval_num_steps
+        )
+        # Validation in the training layout handles the state as training does.
+        valid_steps = steps.make_eval_steps(self.model, truncation.carry_state)
+        for epoch in range(progress.epoch, config.max_max_epoch):
+            learning_rate = config.learning_rate_at(epoch)
+            self.optimizer.learning_rate.assign(learning_rate)
+            window_lengths = truncation.window_lengths(
+                epoch, config.max_max_epoch, train_batches.batch_len, config.num_steps
+            )
+            progress.epoch_size, progress.learning_rate = len(window_lengths), learning_rate
+            logging.info(
+                "Epoch: %d Learning rate: %.3f num_steps: %s",
+                epoch + 1,
+                learning_rate,
+                ",".join(str(k) for k in sorted(set(window_lengths))),
+            )
+            loop = WindowLoop(train_steps, train_batches, window_lengths, spec.windows_per_call)
+            # Calls end at every multiple of the checkpoint interval, where the
+            # checkpoints are saved.
+            every = spec.checkpoint_every_steps or loop.epoch_size
+            while progress.epoch_state.step < loop.epoch_size:
+                until = (progress.epoch_state.step // every + 1) * every
+                for losses, num_steps in loop.run_calls(progress.epoch_state, until):
+                    self.callbacks.after_call(progress, losses, num_steps)
+            train_perplexity = progress.epoch_state.perplexity
+            wps = progress.epoch_state.words_per_second(config.batch_size)
+            valid_perplexity, _ = run_epoch(valid_steps, self.model, valid_batches)
+            logging.info(
+                "Epoch: %d Train Perplexity: %.3f Valid Perplexity: %.3f (%.0f wps)",
+                epoch + 1,
+                train_perplexity,
+                valid_perplexity,
+                wps,
+            )
+            history = progress.history
+            history.add_epoch(
+                learning_rate,
+                train_perplexity,
+                valid_perplexity,
+                wps,
+                history.words_so_far + sum(window_lengths) * config.batch_size,
+                elapsed_seconds=time.time() - start_time,
+                train_seconds=history.train_seconds_so_far + progress.epoch_state.seconds,
+            )
+            progress.epoch = epoch + 1
+            progress.epoch_state = EpochState(self.model.zero_state(config.batch_size))
+            self.callbacks.after_epoch(progress)
 
-def _train(spec, corpus, model, train_steps, optimizer, progress, hooks, start_time) -> None:
-    """Trains the remaining epochs, each followed by validation in the training layout."""
-    config, truncation = spec.config, spec.truncation
-    train_batches = reader.ptb_producer(corpus.train, config.batch_size, config.num_steps)
-    valid_batches = reader.ptb_producer(corpus.valid, config.batch_size, spec.eval_num_steps)
-    # Validation in the training layout handles the state as training does.
-    valid_steps = steps.make_eval_steps(model, truncation.carry_state)
-    for epoch in range(progress.epoch, config.max_max_epoch):
-        learning_rate = config.learning_rate_at(epoch)
-        optimizer.learning_rate.assign(learning_rate)
-        window_lengths = truncation.window_lengths(
-            epoch, config.max_max_epoch, train_batches.batch_len, config.num_steps
-        )
-        progress.epoch_size, progress.learning_rate = len(window_lengths), learning_rate
-        logging.info(
-            "Epoch: %d Learning rate: %.3f num_steps: %s",
-            epoch + 1,
-            learning_rate,
-            ",".join(str(k) for k in sorted(set(window_lengths))),
-        )
-        train_perplexity, wps = run_epoch(
-            train_steps,
-            model,
-            train_batches,
-            window_lengths,
-            spec.windows_per_call,
-            verbose=True,
-            epoch_state=progress.epoch_state,
-            break_every=spec.checkpoint_every_steps,
-            after_call=lambda _, losses, num_steps: hooks.after_call(progress, losses, num_steps),
-        )
-        valid_perplexity, _ = run_epoch(valid_steps, model, valid_batches)
-        logging.info(
-            "Epoch: %d Train Perplexity: %.3f Valid Perplexity: %.3f (%.0f wps)",
-            epoch + 1,
-            train_perplexity,
-            valid_perplexity,
-            wps,
-        )
-        words = progress.history.words_so_far + sum(window_lengths) * config.batch_size
-        progress.history.add_epoch(
-            learning_rate,
-            train_perplexity,
-            valid_perplexity,
-            wps,
-            words,
-            elapsed_seconds=time.time() - start_time,
-            train_seconds=progress.history.train_seconds_so_far + progress.epoch_state.seconds,
-        )
-        progress.epoch = epoch + 1
-        progress.epoch_state = EpochState(model.zero_state(config.batch_size))
-        hooks.after_epoch(progress)
+    def save_model(self) -> None:
+        """The final weights, and the model with its vocabulary (model.keras)."""
+        with files.atomic_path(os.path.join(self.workdir, files.WEIGHTS_FILE)) as temporary:
+            self.model.save_weights(temporary)
+        with files.atomic_path(os.path.join(self.workdir, files.MODEL_FILE)) as temporary:
+            LanguageModel(self.model, self.corpus.id_to_word).save(temporary)
 
-
-def _evaluate(spec, corpus, model, progress, hooks) -> dict:
-    """Valid and test perplexity at batch size 1, state carried and state as trained."""
-    stream_steps = steps.make_eval_steps(model)
-    reset_every = spec.reset_every
-    evaluation = {"carried": {}, "trained_state": {}}
-    for split in ("valid", "test"):
-        hooks.before_evaluation(progress, split)
-        ids = getattr(corpus, split)
-        carried = evaluate.evaluate_stream(stream_steps, model, ids)
-        evaluation["carried"][split] = carried
-        evaluation["trained_state"][split] = (
-            carried
-            if reset_every is None
-            else evaluate.evaluate_stream(stream_steps, model, ids, reset_every=reset_every)
-        )
-    hooks.after_evaluation(progress)
-    return evaluation
+    def evaluate(self) -> dict:
+        """Valid and test perplexity at batch size 1, state carried and state as trained."""
+        stream_steps = steps.make_eval_steps(self.model)
+        evaluation = {"carried": {}, "trained_state": {}}
+        for split in ("valid", "test"):
+            self.callbacks.before_evaluation(self.progress, split)
+            protocols = evaluate.evaluate_protocols(
+                stream_steps, self.model, getattr(self.corpus, split), self.spec.reset_every
+            )
+            for protocol, perplexity in protocols.items():
+                evaluation[protocol][split] = perplexity
+        self.callbacks.after_evaluation(self.progress)
+        return evaluation
