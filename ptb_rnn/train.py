@@ -109,7 +109,11 @@ def main(argv):
 
         replicas.create_strategy(spec.strategy, spec.cpu_devices)
     corpus = cli.corpus_from_flags()
-    spec.check_corpus(corpus)  # the trainer refuses another run's work directory
+    spec.check_corpus(corpus)
+    if not FLAGS.restart:
+        # The trainer checks again (for Python callers); here it is before TensorFlow
+        # starts, so that the error is one line.
+        files.check_same_run(FLAGS.workdir, spec.identity(corpus))
     # Only the chief writes, so only the chief locks; the other workers wait for it.
     with files.locked(FLAGS.workdir) if chief else contextlib.nullcontext():
         # Imported once the input is known to be good: TensorFlow writes start-up lines to

@@ -4,6 +4,8 @@ import os
 import helpers
 from absl.testing import absltest
 
+from ptb_rnn.bench import __main__ as bench_main
+
 # The test config, timed once, with a small matmul: seconds, not minutes.
 QUICK = ("--config=test", "--calls=1", "--test_words=3000", "--matmul_size=64")
 
@@ -34,6 +36,17 @@ class BenchCliTest(absltest.TestCase):
             "predicted_minutes",
         ):
             self.assertGreater(row[key], 0)
+
+    def test_names_onednns_bfloat16_kernel(self):
+        stdout, report = self.run_bench("--repeats=1")
+        isa = report["onednn_bfloat16_isa"]
+        self.assertRegex(isa, r"^(none|[a-z0-9_]+)$")
+        self.assertIn(f"oneDNN's bfloat16 matmul kernel: {isa}", stdout)
+
+    def test_a_run_is_measured_against_the_matmul_rate_of_its_precision(self):
+        report = {"matmul_rates": [{"float32": 100.0, "bfloat16": 400.0}]}
+        self.assertEqual(bench_main.reference_gflops(report, "float32"), 100.0)
+        self.assertEqual(bench_main.reference_gflops(report, "mixed_bfloat16"), 400.0)
 
     def test_matmul_rates_in_both_precisions_in_and_out_of_xla(self):
         _, report = self.run_bench("--repeats=1")

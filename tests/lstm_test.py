@@ -5,6 +5,7 @@ import tensorflow as tf
 from ptb_rnn.config import get_config
 from ptb_rnn.model.lstm import UNROLL_LIMIT, FusedLSTM
 from ptb_rnn.model.network import PTBModel
+from ptb_rnn.model.precision import use_xla
 from ptb_rnn.training import steps
 
 
@@ -87,6 +88,28 @@ class FusedLSTMTest(tf.test.TestCase):
         for name, got_part, want_part in zip(["outputs", "h", "c"], got, want):
             self.assertEqual(got_part.dtype, tf.float32, msg=name)
             self.assertAllClose(got_part, want_part, rtol=1e-6, atol=0, msg=name)
+
+    def test_mixed_bfloat16_gradients_equal_float32_to_bfloat16_rounding(self):
+        fused, _ = layer_pair(units=5, input_size=3)
+        rng = np.random.default_rng(2)
+        inputs = tf.constant(rng.uniform(-1, 1, [2, 6, 3]).astype(np.float32))
+        state = [tf.zeros([2, 5]), tf.zeros([2, 5])]
+        results = {}
+        for precision in ("float32", "mixed_bfloat16"):
+            fused.precision = precision
+
+            @tf.function(jit_compile=use_xla(precision))
+            def loss_and_grads():
+                with tf.GradientTape() as tape:
+                    outputs, h, c = fused(inputs, initial_state=state)
+                    loss = tf.reduce_sum(outputs * outputs) + tf.reduce_sum(c)
+                return loss, tape.gradient(loss, fused.trainable_weights)
+
+            results[precision] = loss_and_grads()
+        (loss32, grads32), (loss16, grads16) = results.values()
+        self.assertAllClose(loss16, loss32, rtol=2e-2)
+        for g16, g32 in zip(grads16, grads32):
+            self.assertAllClose(g16, g32, rtol=3e-2, atol=3e-2)
 
     def test_unsupported_settings_are_refused(self):
         with self.assertRaisesRegex(ValueError, "use keras.layers.LSTM"):

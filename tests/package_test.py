@@ -11,7 +11,19 @@ import zipfile
 from absl.testing import absltest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What the project's top directory holds besides the package's sources.
+NOT_SOURCES = {".git", ".venv", "build", "runs", "results", "data", "docs", "tests"}
 TOOLS = ("train", "data", "evaluate", "sample", "export", "shapes", "bench", "experiments")
+
+
+def not_sources(directory: str, names: list[str]) -> set[str]:
+    """`shutil.copytree`'s ignore: what the copy of the sources leaves out."""
+    top = os.path.samefile(directory, ROOT)
+    return {
+        name
+        for name in names
+        if (top and name in NOT_SOURCES) or name == "__pycache__" or name.endswith(".egg-info")
+    }
 
 
 def console_scripts() -> dict[str, str]:

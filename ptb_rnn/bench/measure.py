@@ -3,8 +3,11 @@
 The ids are random: speed does not depend on which words are read.
 """
 
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import time
 
 import keras
@@ -12,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ptb_rnn import evaluate
-from ptb_rnn.model.network import PTBModel
+from ptb_rnn.model.network import PTBModel, build_model
 from ptb_rnn.spec import RunSpec
 from ptb_rnn.training import replicas, steps
 
@@ -71,6 +74,30 @@ def matmul_rates(shape: tuple[int, int, int]) -> dict:
     return rates
 
 
+# Runs one bfloat16 matmul through oneDNN with its verbose log on.
+_ONEDNN_PROBE = """
+import tensorflow as tf
+a = tf.ones([256, 256], tf.bfloat16)
+tf.matmul(a, a).numpy()
+"""
+
+
+def onednn_bfloat16_isa() -> str:
+    """The instruction set of oneDNN's bfloat16 matmul kernel on this machine, as its
+    verbose log names it: e.g. "avx512_core_amx" (AMX tiles), "avx512_core_bf16"
+    (AVX512_BF16), or "none" (no oneDNN bfloat16 kernel ran)."""
+    env = {**os.environ, "ONEDNN_VERBOSE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    probe = subprocess.run(
+        [sys.executable, "-c", _ONEDNN_PROBE], capture_output=True, text=True, env=env
+    )
+    for line in (probe.stdout + probe.stderr).splitlines():
+        fields = line.split(",")
+        # onednn_verbose,v1,primitive,exec,cpu,matmul,<kernel:isa>,...
+        if len(fields) > 6 and fields[3] == "exec" and fields[5] == "matmul" and ":" in fields[6]:
+            return fields[6].split(":", 1)[1]
+    return "none"
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -80,7 +107,7 @@ def make_softmax_steps(model: PTBModel, learning_rate: float, jit_compile: bool 
     """Like `steps.make_train_steps`, but for the softmax layer alone.
 
     Each window's embeddings, (batch_size, num_steps, hidden_size), stand in for the
-    LSTM outputs; the step computes `steps.softmax_loss` (the model's softmax path and
+    LSTM outputs; the step computes `PTBModel.softmax_loss` (the model's softmax path and
     precision), the gradients of the softmax weights and of its input, and an SGD
     update of the softmax weights. Its speed bounds the whole model's: three quarters
     of the arithmetic is here.
@@ -92,7 +119,7 @@ def make_softmax_steps(model: PTBModel, learning_rate: float, jit_compile: bool 
         inputs = model.embedding(x)
         with tf.GradientTape() as tape:
             tape.watch(inputs)
-            loss = steps.softmax_loss(model, inputs, y)
+            loss = model.softmax_loss(inputs, y)
         *grads, d_inputs = tape.gradient(loss, variables + [inputs])
         optimizer.apply(grads, variables)
         # The input gradient is part of the layer's work in training; use it.
@@ -132,7 +159,10 @@ class Timer:
         self.spec, self.calls = spec, calls
         strategy = replicas.create_strategy(spec.strategy, spec.cpu_devices)
         keras.utils.set_random_seed(0)
-        self.model, optimizer = replicas.build(spec, strategy)
+        with replicas.scope(strategy):
+            self.model = build_model(spec)
+            optimizer = steps.make_optimizer(config)
+            optimizer.build(self.model.trainable_variables)
         self.jit_compile = steps.compile_with_xla(self.model, jit_compile)  # training's
         self.eval_jit_compile = True if jit_compile is None else jit_compile
         self.steps = {}
