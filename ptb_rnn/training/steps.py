@@ -1,7 +1,10 @@
-"""The loss, the optimizer, and the compiled train and evaluation steps.
+"""The optimizer and the compiled train and evaluation steps.
 
-A step function runs several consecutive windows per call (fewer calls, less overhead);
-each training window is one SGD update. Truncated BPTT happens in `window_loss`: the
+The model computes a window's loss (`PTBModel.softmax_loss`: the tutorial's, summed over
+the time steps and averaged over the batch rows, which is what makes learning rate 1.0
+the right step); the steps here run it, differentiate it and update. A step function
+runs several consecutive windows per call (fewer calls, less overhead); each training
+window is one SGD update. Truncated BPTT happens in `window_loss`: the
 state a window starts from is a constant for the gradient.
 
 The steps are compiled with XLA, except training steps whose matmuls are bfloat16:
@@ -28,7 +31,8 @@ def window_loss(model: PTBModel, x, y, state: State, training: bool):
       state: the (h, c) of each layer at the start of the window.
 
     Returns:
-      (loss, final_state): the window's loss (`PTBModel.softmax_loss`), and the state after it.
+      (loss, final_state): the window's loss (`PTBModel.softmax_loss`), and the state
+      after it.
     """
     state = tf.nest.map_structure(tf.stop_gradient, state)
     outputs, final_state = model.lstm_outputs(x, state, training=training)

@@ -1,19 +1,24 @@
 """Training and evaluation with truncated backpropagation through time (TBPTT).
 
-`train_and_evaluate` reads like a table of contents: build the model and the compiled
-steps, resume from the latest checkpoint if there is one, train epoch after epoch with
-the tutorial's learning-rate schedule, evaluate at batch size 1, write results.json.
-The work inside lives in one module per job:
+`train_and_evaluate` reads like a table of contents: build the model and the optimizer,
+resume from the latest checkpoint if there is one, train epoch after epoch with the
+tutorial's learning-rate schedule, evaluate at batch size 1, write results.json.
 
-    steps.py       the loss summed over time steps, SGD with global-norm clipping, and
-                   the compiled train/eval steps (backprop cut at each window's edge)
-    replicas.py    the same steps spread over tf.distribute replicas, rows per replica
-    epoch.py       one pass over an epoch's windows, the LSTM state carried between calls
-    evaluate/      the batch-size-1 stream protocols
-    callbacks.py   the divergence guard, checkpoints, summaries, stop on request
-    checkpoint.py  what a checkpoint holds
-    history.py     the record of the run (results.json)
-    files.py       the work directory's layout, atomic writing
+The split is orbit's: `epoch.WindowLoop` (the trainer) runs the windows it is asked
+for in compiled calls and hands back control after each; `_Run` here (the controller)
+decides what happens between calls by calling the callbacks, and ends calls at the
+checkpoint interval. The work inside lives in one module per job:
+
+    model/network.py  the network and its loss (`build_model`)
+    steps.py          SGD with global-norm clipping and the compiled train/eval steps
+                      (backprop cut at each window's edge)
+    replicas.py       the same steps placed on tf.distribute replicas, rows per replica
+    epoch.py          the windows of an epoch, the LSTM state carried between calls
+    evaluate/         the batch-size-1 stream protocols
+    callbacks.py      the divergence guard, checkpoints, summaries, progress, stops
+    checkpoint.py     what a checkpoint holds
+    history.py        the record of the run (results.json)
+    files.py          the work directory's layout, atomic writing
 """
 
 import dataclasses
@@ -62,7 +67,7 @@ def train_and_evaluate(
         spec.checkpoint_every_steps set, training resumes from the latest checkpoint
         found there.
       callbacks: called after the trainer's own (the divergence guard, the validation
-        curve, checkpoints, summaries, in that order).
+        curve, checkpoints, summaries, the progress log, in that order).
 
     Returns:
       The History written to results.json; for a work directory whose results.json
@@ -82,27 +87,7 @@ def train_and_evaluate(
     if finished is not None:
         logging.info("%s holds this run, finished; nothing to train.", workdir)
         return History.from_json(finished)
-    strategy = replicas.create_strategy(spec.strategy, spec.cpu_devices)  # made by train.py
-    num_replicas = replicas.num_replicas(strategy)
-    check_rows_per_replica(spec.config.batch_size, num_replicas, "replica")
-    if spec.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(spec.seed)
-    with replicas.scope(strategy):  # one copy of every variable per replica
-        model = build_model(spec)
-        optimizer = steps.make_optimizer(spec.config)
-        optimizer.build(model.trainable_variables)
-    history = History(
-        dataclasses.asdict(spec.config),
-        dataclasses.asdict(spec.truncation),
-        machine={
-            **machine_description(),
-            "strategy": spec.strategy,
-            "replicas": num_replicas,
-        },
-        identity=identity,
-    )
-    run = _Run(spec, corpus, workdir, strategy, model, optimizer, history)
+    run = _Run(spec, corpus, workdir, identity)
     run.resume()
     run.add_callbacks(callbacks)
     start_time = time.time() - run.progress.history.seconds_so_far
@@ -110,7 +95,7 @@ def train_and_evaluate(
     try:
         run.train(start_time)
         if not run.chief:
-            replicas.wait_for_workers(strategy)  # the chief evaluates and writes
+            replicas.wait_for_workers(run.strategy)  # the chief evaluates and writes
             return run.progress.history
         run.save_model()
         evaluation = run.evaluate()
@@ -122,7 +107,7 @@ def train_and_evaluate(
     history.finish(evaluation, time.time() - start_time)
     logging.info("Test Perplexity: %.3f", history.test_perplexity)
     files.write_json(os.path.join(workdir, files.RESULTS_FILE), history.to_json())
-    replicas.wait_for_workers(strategy)
+    replicas.wait_for_workers(run.strategy)
     return history
 
 
@@ -135,13 +120,33 @@ class _Run:
     summaries and stop on request.
     """
 
-    def __init__(self, spec, corpus, workdir, strategy, model, optimizer, history):
+    def __init__(self, spec: RunSpec, corpus: reader.Corpus, workdir: str, identity: dict):
+        """Sets up TensorFlow for the run and builds the model and the optimizer."""
         self.spec, self.corpus, self.workdir = spec, corpus, workdir
-        self.strategy, self.model, self.optimizer = strategy, model, optimizer
-        self.chief = replicas.is_chief(strategy)
+        self.strategy = replicas.create_strategy(spec.strategy, spec.cpu_devices)  # train.py's
+        num_replicas = replicas.num_replicas(self.strategy)
+        check_rows_per_replica(spec.config.batch_size, num_replicas, "replica")
+        self.chief = replicas.is_chief(self.strategy)
         if self.chief:
             os.makedirs(workdir, exist_ok=True)
-        zero_state = model.zero_state(spec.config.batch_size)
+        if spec.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        keras.utils.set_random_seed(spec.seed)
+        with replicas.scope(self.strategy):  # one copy of every variable per replica
+            self.model = build_model(spec)
+            self.optimizer = steps.make_optimizer(spec.config)
+            self.optimizer.build(self.model.trainable_variables)
+        history = History(
+            dataclasses.asdict(spec.config),
+            dataclasses.asdict(spec.truncation),
+            machine={
+                **machine_description(),
+                "strategy": spec.strategy,
+                "replicas": num_replicas,
+            },
+            identity=identity,
+        )
+        zero_state = self.model.zero_state(spec.config.batch_size)
         self.progress = callbacks_lib.Progress(
             0, EpochState(zero_state), history, spec.config.max_max_epoch
         )
