@@ -110,26 +110,29 @@ def define_run_flags() -> None:
         lower_bound=1,
     )
     flags.DEFINE_boolean(
-        "fused_lstm", True, "Use the fused LSTM (lstm.py); --nofused_lstm: keras.layers.LSTM."
+        "fused_lstm",
+        True,
+        "Use the fused LSTM (model/lstm.py); --nofused_lstm: keras.layers.LSTM.",
     )
     flags.DEFINE_string(
         "softmax",
         "dense",
         "The softmax layer and loss: dense (keras.layers.Dense and automatic gradients) or "
-        "fused (softmax.py: one function with a hand-written gradient; the same loss).",
+        "fused (model/softmax.py: one function with a hand-written gradient; the same loss).",
     )
     flags.DEFINE_string(
         "precision",
         "float32",
         "float32 (the tutorial's) or mixed_bfloat16: bfloat16 matmul inputs, with float32 "
-        "weights, state, softmax, loss and updates (precision.py).",
+        "weights, state, softmax, loss and updates (model/precision.py).",
     )
     flags.DEFINE_string(
         "strategy",
         "one_device",
-        "How training is spread (replicas.py): one_device; mirrored (this machine's GPUs, or "
-        "--cpu_devices logical CPUs); multi_worker (the workers TF_CONFIG lists, see "
-        "cluster.py). The numbers are the one-device ones, to float32 rounding.",
+        "How training is spread (training/replicas.py): one_device; mirrored (this "
+        "machine's GPUs, or --cpu_devices logical CPUs); multi_worker (the workers "
+        "TF_CONFIG lists, see training/cluster.py). The numbers are the one-device ones, "
+        "to float32 rounding.",
     )
     flags.DEFINE_integer(
         "cpu_devices",

@@ -1,11 +1,13 @@
 """What the trainer calls between compiled calls: safety, checkpoints, summaries, stops.
 
-The trainer decides nothing about checkpoints, summaries or signals: it calls its
-callbacks, in order, at four kinds of moment (after each compiled training call, after
-each epoch, before each final evaluation and after the last). The order is the trainer's
-guarantee: the `DivergenceGuard` runs first, always, so a diverged state is never
-checkpointed; then `Checkpointing` (when the run has a checkpoint interval), `Summaries`,
-and the caller's own callbacks, e.g. `StopOnRequest`. Any callback may raise to end the run.
+The window loop decides nothing about checkpoints, summaries, logs or signals: between
+its compiled calls the trainer calls its callbacks, in order, at four kinds of moment
+(after each compiled training call, after each epoch, before each final evaluation and
+after the last). The order is the trainer's guarantee: the `DivergenceGuard` runs first,
+always, so a diverged state is never checkpointed; then `ValidationCurve` (when asked
+for), `Checkpointing` (when the run has a checkpoint interval), `Summaries`,
+`ProgressLog`, and the caller's own callbacks, e.g. `StopOnRequest`. Any callback may
+raise to end the run.
 """
 
 import dataclasses
