@@ -129,7 +129,7 @@ def format_table(report: dict) -> str:
         f"{'config':<8} {'lstm':<6} {'softmax':<8} {'precision':<15} {'train XLA':<9} "
         f"{'train w/s':>10} {'softmax w/s':>12} {'valid w/s':>10} {'test s':>7} "
         f"{'test w/s':>9} {'MFLOP/word':>11} {'GFLOP/s':>8} {'of matmul':>10} "
-        f"{'RSS MiB':>8} {'recipe min':>11}",
+        f"{'roof w/s':>9} {'of roof':>8} {'RSS MiB':>8} {'recipe min':>11}",
     ]
     for row in report["configs"]:
         lines.append(
@@ -142,6 +142,7 @@ def format_table(report: dict) -> str:
             f"{row['test_words_per_second']:>9.0f} {row['train_flops_per_word'] / 1e6:>11.1f} "
             f"{row['train_gflops']:>8.1f} "
             f"{row['train_gflops'] / reference_gflops(report, row['precision']):>10.1%} "
+            f"{row['matmul_roof']['words_per_second']:>9.0f} {row['of_roof']:>8.1%} "
             f"{row['peak_rss_mib']:>8.0f} {row['predicted_minutes']:>11.0f}"
         )
     return "\n".join(lines)

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from ptb_rnn import evaluate
+from ptb_rnn.config import Config
 from ptb_rnn.model.network import PTBModel, build_model
 from ptb_rnn.spec import RunSpec
 from ptb_rnn.training import replicas, steps
@@ -28,6 +29,56 @@ MATMUL_KINDS = (
     ("bfloat16", tf.bfloat16, False),
     ("bfloat16_xla", tf.bfloat16, True),
 )
+
+
+def window_matmuls(config: Config) -> dict[tuple[int, int, int], int]:
+    """The matmuls of one training window of the fused LSTM and the softmax layer, at
+    their real sizes: (m, k, n) of an [m, k] x [k, n] product -> how many per window.
+
+    With B = batch_size, T = num_steps, H = hidden_size, V = vocab_size, each LSTM layer
+    computes its input projection for all steps at once ([B*T, H] x [H, 4H]), the
+    recurrent product at every step ([B, H] x [H, 4H]), and backward the gradient into h
+    at every step ([B, 4H] x [4H, H]) and three products over all steps (the kernel's
+    and recurrent kernel's gradients, [H, B*T] x [B*T, 4H], and the input's, [B*T, 4H]
+    x [4H, H]); the softmax layer one product forward ([B*T, H] x [H, V]) and two
+    backward ([B*T, V] x [V, H] and [H, B*T] x [B*T, V]). The embedding is a lookup.
+    """
+    b, t, h, v = config.batch_size, config.num_steps, config.hidden_size, config.vocab_size
+    counts: dict[tuple[int, int, int], int] = {}
+    per_layer = {
+        (b * t, h, 4 * h): 1,  # input projection
+        (b, h, 4 * h): t,  # recurrent product, each step
+        (b, 4 * h, h): t,  # gradient into h, each step
+        (h, b * t, 4 * h): 2,  # kernel and recurrent kernel gradients
+        (b * t, 4 * h, h): 1,  # input gradient
+    }
+    for shape, count in per_layer.items():
+        counts[shape] = counts.get(shape, 0) + count * config.num_layers
+    for shape in ((b * t, h, v), (b * t, v, h), (h, b * t, v)):
+        counts[shape] = counts.get(shape, 0) + 1
+    return counts
+
+
+def matmul_roof(config: Config, precision: str) -> dict:
+    """How fast training could be if a window cost only its matmuls, each at the rate
+    this machine runs it at its real size (`window_matmuls`), in the run's precision:
+    bfloat16 through oneDNN for mixed_bfloat16, float32 under XLA for float32 (where
+    each precision's training step runs).
+
+    Returns:
+      {"window_seconds": the matmuls' time per window, "words_per_second": the roof,
+      "matmuls": [{"shape", "count", "gflops"}] per distinct shape}.
+    """
+    dtype, jit_compile = (
+        (tf.bfloat16, False) if precision == "mixed_bfloat16" else (tf.float32, True)
+    )
+    matmuls, seconds = [], 0.0
+    for (m, k, n), count in window_matmuls(config).items():
+        gflops = matmul_gflops((m, k, n), dtype, jit_compile)
+        seconds += count * 2 * m * k * n / (gflops * 1e9)
+        matmuls.append({"shape": [m, k, n], "count": count, "gflops": gflops})
+    words = config.batch_size * config.num_steps
+    return {"window_seconds": seconds, "words_per_second": words / seconds, "matmuls": matmuls}
 
 
 def wall_seconds(fn, repeats: int) -> list[float]:
@@ -232,6 +283,7 @@ def bench_config(
         timer.test_seconds(test_words) for _ in range(max(1, repeats // 2))
     )
     train_flops = 3 * timer.model.forward_flops_per_word()
+    roof = matmul_roof(spec.config, spec.precision)
     return {
         "windows_per_call": spec.windows_per_call,
         "jit_compile": timer.jit_compile,
@@ -245,6 +297,8 @@ def bench_config(
         "test_words_per_second": (test_words - 1) / test_seconds,
         "train_flops_per_word": train_flops,
         "train_gflops": train_wps * train_flops / 1e9,
+        "matmul_roof": roof,
+        "of_roof": train_wps / roof["words_per_second"],
         "peak_rss_mib": peak_rss_mib(),
     }
 
