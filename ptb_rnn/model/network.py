@@ -82,7 +82,9 @@ class PTBModel(keras.Model):
         together, with a hand-written gradient (`softmax.fused_sequence_loss`; see
         `softmax_loss`), rather than through this layer and automatic gradients.
       precision: "float32", or "mixed_bfloat16" for bfloat16 matmul inputs with
-        everything else in float32 (see precision.py; needs fused_lstm).
+        everything else in float32 (see precision.py). It needs fused_lstm
+        (`RunSpec.check_computation` refuses the pair; `keras.layers.LSTM` would stay
+        float32).
     """
 
     def __init__(
