@@ -237,6 +237,28 @@ def check_writable(path: str, flag: str = "--workdir") -> None:
         ) from None
 
 
+def check_writable_file(path: str, flag: str, example: str) -> None:
+    """Refuses a file to be written that is a directory, or whose directory cannot be.
+
+    Args:
+      path: the file a flag names; a missing directory above it is created when it is
+        written (`atomic_path`).
+      flag: the flag that named it, for the message.
+      example: a file name for the message, e.g. "shapes.html".
+
+    Raises:
+      WorkdirError: path is empty or a directory, or `check_writable` refuses its directory.
+    """
+    if not path:
+        raise WorkdirError(f"{flag} is empty; give a file name, e.g. {flag}={example}.")
+    if os.path.isdir(path):
+        raise WorkdirError(
+            f"{flag}={path} is a directory; give a file name, e.g. "
+            f"{flag}={os.path.join(path, example)}."
+        )
+    check_writable(os.path.dirname(os.path.abspath(path)), flag)
+
+
 def check_workdir(workdir: str) -> None:
     """`check_writable` for --workdir, and the run's subdirectories not files.
 

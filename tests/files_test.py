@@ -148,6 +148,28 @@ class CheckWorkdirTest(absltest.TestCase):
         self.assertEqual(os.listdir(directory), ["a_file"])
 
 
+class CheckWritableFileTest(absltest.TestCase):
+    def test_a_directory_is_refused(self):
+        directory = self.create_tempdir().full_path
+        with self.assertRaisesWithLiteralMatch(
+            files.WorkdirError,
+            f"--output={directory} is a directory; give a file name, e.g. "
+            f"--output={directory}/page.html.",
+        ):
+            files.check_writable_file(directory, "--output", "page.html")
+
+    def test_an_empty_path_is_refused(self):
+        with self.assertRaisesWithLiteralMatch(
+            files.WorkdirError, "--png is empty; give a file name, e.g. --png=shapes.png."
+        ):
+            files.check_writable_file("", "--png", "shapes.png")
+
+    def test_a_file_in_a_new_directory_passes_and_creates_nothing(self):
+        directory = self.create_tempdir().full_path
+        files.check_writable_file(os.path.join(directory, "new", "page.html"), "--output", "")
+        self.assertEqual(os.listdir(directory), [])
+
+
 class StartOverTest(absltest.TestCase):
     def test_deletes_what_a_run_wrote_and_nothing_else(self):
         workdir = self.create_tempdir().full_path

@@ -1,4 +1,4 @@
-"""figure.py: the PNG's size follows the layout, and a missing directory is a clear error."""
+"""figure.py: the PNG's size follows the layout, and it is written atomically."""
 
 import os
 
@@ -6,7 +6,7 @@ import helpers
 from absl.testing import absltest
 from matplotlib import image
 
-from ptb_rnn import reader
+from ptb_rnn import files
 from ptb_rnn.config import get_config
 from ptb_rnn.shapes import describe, figure
 
@@ -35,10 +35,17 @@ class DrawTest(absltest.TestCase):
         height, width, _ = image.imread(png).shape
         self.assertEqual((width, height), (1400, 865))
 
-    def test_missing_directory_is_an_error(self):
-        directory = os.path.join(self.create_tempdir().full_path, "no", "such")
-        with self.assertRaisesRegex(reader.DataError, f"{directory} does not exist"):
-            figure.draw(self.description, os.path.join(directory, "shapes.png"))
+    def test_a_missing_directory_is_created(self):
+        png = os.path.join(self.create_tempdir().full_path, "new", "shapes.png")
+        figure.draw(self.description, png)
+        self.assertEqual(os.listdir(os.path.dirname(png)), ["shapes.png"])
+
+    def test_a_failed_write_is_an_error_and_leaves_nothing(self):
+        directory = self.create_tempdir().full_path
+        files.write_text(os.path.join(directory, "a_file"), "")
+        with self.assertRaisesRegex(files.WorkdirError, "^cannot write .*a_file/shapes.png"):
+            figure.draw(self.description, os.path.join(directory, "a_file", "shapes.png"))
+        self.assertEqual(os.listdir(directory), ["a_file"])
 
 
 if __name__ == "__main__":

@@ -1,11 +1,9 @@
 """The description of `describe.describe` as one matplotlib figure, written to a PNG."""
 
-import os
-
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
-from ptb_rnn import reader
+from ptb_rnn import files
 from ptb_rnn.shapes import text
 
 WINDOW_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948")
@@ -16,14 +14,12 @@ def draw(description: dict, path: str) -> None:
 
     Args:
       description: from `describe.describe`.
-      path: the PNG to write; its directory must exist.
+      path: the PNG to write, atomically (`files.atomic_path`: a missing directory is
+        created, and a failed write leaves nothing).
 
     Raises:
-      reader.DataError: the directory of path does not exist.
+      files.WorkdirError: the file could not be written.
     """
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise reader.DataError(f"cannot write {path}: {directory} does not exist.")
     d = description
     columns = len(d["rows"][0]["words"])
     width = min(max(14.0, 2.5 + 1.05 * columns), 40.0)
@@ -38,7 +34,8 @@ def draw(description: dict, path: str) -> None:
     _draw_block(fig.add_subplot(grid[2, 0]), d)
     _draw_numbers(fig.add_subplot(grid[2, 1]), d)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with files.atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=100)
 
 
 def _colour(i: int) -> str:
