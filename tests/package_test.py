@@ -76,16 +76,17 @@ class WheelTest(absltest.TestCase):
         )
         self.assertEqual(install.returncode, 0, install.stderr)
 
-    def test_holds_the_tfds_checksums_and_dummy_data(self):
+    def test_holds_the_data_files(self):
         with zipfile.ZipFile(self.wheel) as wheel:
             names = set(wheel.namelist())
         for name in (
-            "checksums.tsv",
-            "dummy_data/train.txt",
-            "dummy_data/valid.txt",
-            "dummy_data/test.txt",
+            "data/ptb/checksums.tsv",
+            "data/ptb/dummy_data/train.txt",
+            "data/ptb/dummy_data/valid.txt",
+            "data/ptb/dummy_data/test.txt",
+            "shapes/page.html",
         ):
-            self.assertIn(f"ptb_rnn/data/ptb/{name}", names)
+            self.assertIn(f"ptb_rnn/{name}", names)
 
     def test_every_tool_has_a_console_script_that_starts(self):
         scripts = console_scripts()

@@ -1,4 +1,5 @@
-"""The shapes tool from the command line: flags in, text, JSON and a PNG out, one-line errors."""
+"""The shapes tool from the command line: flags in, text, JSON, a page and a PNG out, one-line
+errors."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import numpy as np
 from absl.testing import absltest
 
 from ptb_rnn import reader
+from ptb_rnn.shapes import page
 
 # Fifteen distinct words: build_vocab gives them ids 0..14, so they fold as in the
 # diagram of reader.py (batch_size 3, num_steps 2).
@@ -118,7 +120,85 @@ class CliTest(absltest.TestCase):
     def test_bad_format(self):
         self.assert_fails_with(
             run_shapes(f"--text_file={self.text_file}", "--format=xml"),
-            "unknown --format=xml; choose one of text, json.",
+            "unknown --format=xml; choose one of text, json, html.",
+        )
+
+    def test_html_page_of_the_first_words(self):
+        html = os.path.join(self.create_tempdir().full_path, "new", "shapes.html")
+        result = run_shapes(
+            f"--text_file={self.text_file}",
+            "--config=test",
+            "--batch_size=3",
+            "--num_steps=2",
+            "--words=10",
+            "--format=html",
+            f"--output={html}",
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, f"Written: {html}\n")
+        with open(html) as f:
+            data = page.embedded_data(f.read())
+        # 10 of the 15 words: rows of 3, one dropped; one window per row (3 - 1) // 2.
+        self.assertEqual(data["words"], list("abcdefghij"))
+        self.assertEqual(data["ids"], list(range(10)))
+        self.assertEqual(data["stream_words"], 15)
+        self.assertEqual(data["description"]["source"], f"the first 10 words of {self.text_file}")
+        window = data["description"]["windows"][0]
+        self.assertEqual(window["x"], [["a", "b"], ["d", "e"], ["g", "h"]])
+
+    def test_json_to_output(self):
+        output = os.path.join(self.create_tempdir().full_path, "shapes.json")
+        result = run_shapes(
+            f"--text_file={self.text_file}",
+            "--config=test",
+            "--batch_size=3",
+            "--num_steps=2",
+            "--format=json",
+            f"--output={output}",
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, f"Written: {output}\n")
+        with open(output) as f:
+            self.assertEqual(json.load(f)["rows"][2]["words"], list("klmno"))
+
+    def test_html_without_output(self):
+        self.assert_fails_with(
+            run_shapes(f"--text_file={self.text_file}", "--format=html"),
+            "--format=html writes a page to a file; give --output=FILE, e.g. --output=shapes.html.",
+        )
+
+    def test_output_directory_refused_before_the_input_is_read(self):
+        directory = self.create_tempdir().full_path
+        # The text file does not exist either: --output is checked first.
+        self.assert_fails_with(
+            run_shapes("--text_file=no/such.txt", "--format=html", f"--output={directory}"),
+            f"--output={directory} is a directory; give a file name, e.g. "
+            f"--output={directory}/shapes.html.",
+        )
+        self.assertEqual(os.listdir(directory), [])
+
+    def test_output_under_a_file_refused(self):
+        a_file = self.create_tempfile("a_file").full_path
+        self.assert_fails_with(
+            run_shapes(f"--text_file={self.text_file}", f"--output={a_file}/shapes.txt"),
+            f"cannot use --output={a_file}: {a_file} is a file, not a directory; "
+            "choose another --output.",
+        )
+
+    def test_png_under_a_file_refused(self):
+        a_file = self.create_tempfile("a_file").full_path
+        self.assert_fails_with(
+            run_shapes(f"--text_file={self.text_file}", f"--png={a_file}/shapes.png"),
+            f"cannot use --png={a_file}: {a_file} is a file, not a directory; "
+            "choose another --png.",
+        )
+
+    def test_too_many_words_for_a_page(self):
+        self.assert_fails_with(
+            run_shapes(
+                f"--text_file={self.text_file}", "--format=html", "--output=x.html", "--words=20001"
+            ),
+            "--words=20,001 is more than a page embeds; give --words of at most 20,000.",
         )
 
     def test_data_path_corpus(self):
