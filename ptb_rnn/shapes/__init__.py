@@ -11,5 +11,6 @@ It answers two questions that come up when learning RNNs:
 describe.py  the folded corpus, the windows and the model's shapes, as a dict
 text.py      that dict as the text the tool prints
 figure.py    that dict as a PNG
+page.py      that dict and the words as an HTML page (page.html) that folds them again
 __main__.py  the command line: python -m ptb_rnn.shapes --help
 """
