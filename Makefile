@@ -1,5 +1,5 @@
-# make train | train-2workers | test | data | lint | shapes | experiments | experiments-full |
-# bench | sample | evaluate
+# make train | train-2workers | test | data | lint | shapes | shapes-html | experiments |
+# experiments-full | bench | sample | evaluate
 # Variables: CONFIG (small|medium|large|test), PTB_DIR (original PTB files, offline),
 # DATA_PATH (any corpus in the tutorial's layout), DATA_DIR (TFDS data), WORKDIR, FLAGS.
 
@@ -21,6 +21,7 @@ BATCH_SIZE ?= 4
 NUM_STEPS ?= 5
 WINDOWS ?= 2
 PNG ?= docs/shapes.png
+HTML ?= docs/shapes.html
 
 # make bench
 BENCH_CONFIGS ?= small
@@ -41,8 +42,8 @@ NUM_SAMPLES ?= 3
 # The text to score: PTB's test split by default (its perplexity is the run's test_perplexity).
 TEXT ?= $(if $(DATA_PATH),$(DATA_PATH)/ptb.test.txt,$(if $(PTB_DIR),$(PTB_DIR)/ptb.test.txt))
 
-.PHONY: install data train train-2workers test lint format shapes experiments experiments-full \
-	bench sample evaluate
+.PHONY: install data train train-2workers test lint format shapes shapes-html experiments \
+	experiments-full bench sample evaluate
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -81,6 +82,11 @@ format: install
 shapes: install
 	$(PYTHON) -m ptb_rnn.shapes --config=$(CONFIG) $(DATA_FLAGS) --batch_size=$(BATCH_SIZE) \
 		--num_steps=$(NUM_STEPS) --windows=$(WINDOWS) --png=$(PNG) $(FLAGS)
+
+# The page that folds the first 4,000 words again in the browser (docs/shapes.html).
+shapes-html: install
+	$(PYTHON) -m ptb_rnn.shapes --config=$(CONFIG) $(DATA_FLAGS) --batch_size=$(BATCH_SIZE) \
+		--num_steps=$(NUM_STEPS) --format=html --output=$(HTML) $(FLAGS)
 
 experiments: install
 	$(PYTHON) -m ptb_rnn.experiments --config=$(CONFIG) $(DATA_FLAGS) --output_dir=results $(FLAGS)
