@@ -78,6 +78,14 @@ class PageTest(absltest.TestCase):
         self.assertEqual(re.findall(r"\b(?:src|href)\s*=|url\(|@import|https?:", html), [])
         self.assertIn("default-src 'none'", html)
 
+    def test_the_committed_page_is_what_the_tool_writes_now(self):
+        # docs/shapes.html rendered again from its own data with today's template.
+        with open(os.path.join(helpers.ROOT, "docs", "shapes.html")) as f:
+            committed = f.read()
+        data = page.embedded_data(committed)
+        again = page.render(data["description"], data["words"], data["ids"], data["stream_words"])
+        self.assertEqual(again + "\n", committed, "run make shapes-html (see docs/shapes.md)")
+
     def test_words_must_be_the_described_stream(self):
         with self.assertRaisesRegex(ValueError, "3 words and 3 ids for a description of 2"):
             page.page_data({"corpus_words": 2}, ["a", "b", "c"], [0, 1, 2], 3)
@@ -116,8 +124,10 @@ class BrowserTest(absltest.TestCase):
 
         options = webdriver.ChromeOptions()
         options.binary_location = chromium_binary()
+        # --no-sandbox: CI runs as root; --disable-dev-shm-usage: a container's /dev/shm is small.
         for argument in ("--headless=new", "--no-sandbox", "--disable-gpu"):
             options.add_argument(argument)
+        options.add_argument("--disable-dev-shm-usage")
         options.add_argument("--window-size=1024,900")
         options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
         cls.driver = webdriver.Chrome(
