@@ -203,7 +203,7 @@ def write_identity(workdir: str, identity: dict) -> None:
     write_json(os.path.join(workdir, CHECKPOINT_DIR, RUN_FILE), identity)
 
 
-def check_writable(path: str, flag: str = "--workdir") -> None:
+def check_writable(path: str, flag: str = "--workdir", value: str | None = None) -> None:
     """Refuses a directory that cannot be created or written, without creating it.
 
     Writing is tried for real (a nameless temporary file, gone when closed): `os.access`
@@ -212,6 +212,7 @@ def check_writable(path: str, flag: str = "--workdir") -> None:
     Args:
       path: a directory to be written in.
       flag: the flag that named it, for the message.
+      value: the flag's value as given, for the message, if not path (a file in it).
 
     Raises:
       WorkdirError: path is empty, or the nearest existing directory at or above it is
@@ -219,12 +220,13 @@ def check_writable(path: str, flag: str = "--workdir") -> None:
     """
     if not path:
         raise WorkdirError(f"{flag} is empty; give a directory, e.g. {flag}=runs/small.")
+    value = path if value is None else value
     existing = os.path.abspath(path)
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
         raise WorkdirError(
-            f"cannot use {flag}={path}: {existing} is a file, not a directory; "
+            f"cannot use {flag}={value}: {existing} is a file, not a directory; "
             f"choose another {flag}."
         )
     try:
@@ -232,7 +234,7 @@ def check_writable(path: str, flag: str = "--workdir") -> None:
             pass
     except OSError as e:
         raise WorkdirError(
-            f"cannot use {flag}={path}: nothing can be written in {existing} "
+            f"cannot use {flag}={value}: nothing can be written in {existing} "
             f"({e.strerror}); choose another {flag}."
         ) from None
 
@@ -256,7 +258,7 @@ def check_writable_file(path: str, flag: str, example: str) -> None:
             f"{flag}={path} is a directory; give a file name, e.g. "
             f"{flag}={os.path.join(path, example)}."
         )
-    check_writable(os.path.dirname(os.path.abspath(path)), flag)
+    check_writable(os.path.dirname(os.path.abspath(path)), flag, value=path)
 
 
 def check_workdir(workdir: str) -> None:

@@ -164,6 +164,15 @@ class CheckWritableFileTest(absltest.TestCase):
         ):
             files.check_writable_file("", "--png", "shapes.png")
 
+    def test_a_file_under_a_file_is_refused_by_its_own_name(self):
+        a_file = self.create_tempfile("a_file").full_path
+        with self.assertRaisesWithLiteralMatch(
+            files.WorkdirError,
+            f"cannot use --output={a_file}/page.html: {a_file} is a file, not a directory; "
+            "choose another --output.",
+        ):
+            files.check_writable_file(f"{a_file}/page.html", "--output", "page.html")
+
     def test_a_file_in_a_new_directory_passes_and_creates_nothing(self):
         directory = self.create_tempdir().full_path
         files.check_writable_file(os.path.join(directory, "new", "page.html"), "--output", "")

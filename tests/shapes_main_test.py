@@ -181,7 +181,7 @@ class CliTest(absltest.TestCase):
         a_file = self.create_tempfile("a_file").full_path
         self.assert_fails_with(
             run_shapes(f"--text_file={self.text_file}", f"--output={a_file}/shapes.txt"),
-            f"cannot use --output={a_file}: {a_file} is a file, not a directory; "
+            f"cannot use --output={a_file}/shapes.txt: {a_file} is a file, not a directory; "
             "choose another --output.",
         )
 
@@ -189,7 +189,7 @@ class CliTest(absltest.TestCase):
         a_file = self.create_tempfile("a_file").full_path
         self.assert_fails_with(
             run_shapes(f"--text_file={self.text_file}", f"--png={a_file}/shapes.png"),
-            f"cannot use --png={a_file}: {a_file} is a file, not a directory; "
+            f"cannot use --png={a_file}/shapes.png: {a_file} is a file, not a directory; "
             "choose another --png.",
         )
 
