@@ -5,7 +5,7 @@ Each group of flags is defined here once, and a tool defines only the groups it 
 preset and `--<field>` overrides any field of it), `define_truncation_flags` (`--mode`,
 `--carry_state`, `--truncation_schedule`), `define_run_flags` (`--seed`,
 `--checkpoint_every_steps`, `--windows_per_call`, `--fused_lstm`, `--softmax`,
-`--precision`, `--strategy`, `--cpu_devices`, `--curve_points_per_epoch`,
+`--precision`, `--initializer`, `--strategy`, `--cpu_devices`, `--curve_points_per_epoch`,
 `--deterministic`; `spec_from_flags` builds the `RunSpec`), `define_data_flags`
 (`--ptb_dir`, `--data_path`, `--data_dir`: where the corpus comes from) and
 `define_model_flag` (`--model`).
@@ -127,6 +127,13 @@ def define_run_flags() -> None:
         "weights, state, softmax, loss and updates (model/precision.py).",
     )
     flags.DEFINE_string(
+        "initializer",
+        "independent",
+        "The initial weights: independent (the tutorial's: each weight its own uniform draw) "
+        "or shared (every weight starts with the same leading values, as the runs recorded "
+        "in results/ before this option; it reproduces them).",
+    )
+    flags.DEFINE_string(
         "strategy",
         "one_device",
         "How training is spread (training/replicas.py): one_device; mirrored (this "
@@ -225,6 +232,7 @@ def spec_from_flags(**config_overrides) -> RunSpec:
         cpu_devices=FLAGS.cpu_devices,
         softmax=FLAGS.softmax,
         precision=FLAGS.precision,
+        initializer=FLAGS.initializer,
     )
 
 

@@ -39,6 +39,9 @@ MAX_SEED = 2**32 - 1
 SOFTMAXES = ("dense", "fused")
 # The matmuls' input precision (precision.py); everything else is float32.
 PRECISIONS = ("float32", "mixed_bfloat16")
+# The initial weights: each its own uniform draw, or one initializer shared by all, as
+# the runs recorded before "independent" were made (network.PTBModel).
+INITIALIZERS = ("independent", "shared")
 # How training is spread (replicas.py): one device; the devices of this machine; the
 # machines TF_CONFIG lists (cluster.py).
 STRATEGIES = ("one_device", "mirrored", "multi_worker")
@@ -74,6 +77,9 @@ class RunSpec:
         1.03-1.04x faster (docs/performance.md).
       precision: "float32" (the tutorial's) or "mixed_bfloat16": bfloat16 matmul
         inputs, everything else float32 (precision.py; needs fused_lstm).
+      initializer: "independent" (the tutorial's: every weight its own uniform draw)
+        or "shared" (every weight starts with the same leading values, as the runs
+        recorded before the option existed; `network.PTBModel`).
     """
 
     config: Config
@@ -88,6 +94,7 @@ class RunSpec:
     cpu_devices: int = 1
     softmax: str = "dense"
     precision: str = "float32"
+    initializer: str = "independent"
 
     def identity(self, corpus: reader.Corpus) -> dict:
         """What makes two runs the same run, as JSON values: only the same run may resume."""
@@ -102,12 +109,14 @@ class RunSpec:
             "seed": self.seed,
             "corpus_sha256": digest.hexdigest(),
         }
-        # Runs recorded before these two settings existed were dense and float32:
-        # leaving those defaults out keeps their records valid.
+        # Runs recorded before these settings existed were dense, float32 and shared:
+        # leaving those values out keeps their records valid.
         if self.softmax != "dense":
             identity["softmax"] = self.softmax
         if self.precision != "float32":
             identity["precision"] = self.precision
+        if self.initializer != "shared":
+            identity["initializer"] = self.initializer
         return json.loads(json.dumps(identity))  # tuples become lists, as when read back
 
     def check(self, corpus: reader.Corpus) -> None:
@@ -160,16 +169,18 @@ class RunSpec:
         self._check_memory()
 
     def check_computation(self) -> None:
-        """Checks the settings that need no corpus: softmax, precision and strategy.
+        """Checks the settings that need no corpus: softmax, precision, initializer and
+        strategy.
 
         Raises:
-          ConfigError: an unknown softmax, precision or strategy, mixed_bfloat16 with
+          ConfigError: an unknown softmax, precision, initializer or strategy, mixed_bfloat16 with
             keras.layers.LSTM, or (mirrored) cpu_devices that cannot share the batch's
             rows.
         """
         for name, value, known in (
             ("softmax", self.softmax, SOFTMAXES),
             ("precision", self.precision, PRECISIONS),
+            ("initializer", self.initializer, INITIALIZERS),
             ("strategy", self.strategy, STRATEGIES),
         ):
             if value not in known:

@@ -35,6 +35,38 @@ class ModelTest(tf.test.TestCase):
         # embedding, 2 x (kernel, recurrent kernel, bias), softmax kernel and bias
         self.assertLen(self.model.weights, 9)
 
+    def test_every_weight_is_drawn_on_its_own(self):
+        # hidden_size 8 = input size: both kernels of both layers are [8, 32].
+        leading = [w.numpy().ravel()[:4] for w in self.model.weights if "lstm" not in w.path]
+        kernels = [w.numpy() for w in self.model.weights if "kernel" in w.path and "lstm" in w.path]
+        self.assertLen(kernels, 4)
+        for i in range(4):
+            for j in range(i):
+                self.assertNotAllClose(kernels[i], kernels[j])
+        # embedding, softmax kernel and bias: no two start with the same values.
+        self.assertLen(leading, 3)
+        for i in range(3):
+            for j in range(i):
+                self.assertNotAllClose(leading[i], leading[j])
+
+    def test_shared_initializer_starts_every_weight_with_the_same_values(self):
+        # How the runs recorded before the independent draws were initialised.
+        model = PTBModel(self.config, initializer="shared").build_for(3)
+        kernels = [w.numpy() for w in model.weights if "kernel" in w.path and "lstm" in w.path]
+        for kernel in kernels[1:]:
+            self.assertAllEqual(kernel, kernels[0])
+        embedding, softmax_bias = model.weights[0].numpy(), model.weights[-1].numpy()
+        self.assertAllEqual(embedding.ravel()[:30], softmax_bias)
+
+    def test_the_seed_decides_the_initial_weights(self):
+        def weights(seed):
+            tf.keras.utils.set_random_seed(seed)
+            return [w.numpy() for w in PTBModel(self.config).build_for(1).weights]
+
+        for first, again in zip(weights(3), weights(3)):
+            self.assertAllEqual(first, again)
+        self.assertNotAllClose(weights(3)[0], weights(4)[0])
+
     def test_carried_state_changes_output_and_zero_state_restores_it(self):
         ids = tf.constant([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
         first, state = self.model(ids, self.model.zero_state(3))

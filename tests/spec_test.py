@@ -30,22 +30,26 @@ class IdentityTest(absltest.TestCase):
 
     def test_what_decides_the_numbers_is(self):
         identity = self.spec.identity(CORPUS)
-        self.assertEqual(sorted(identity), ["config", "corpus_sha256", "seed", "truncation"])
+        self.assertEqual(
+            sorted(identity), ["config", "corpus_sha256", "initializer", "seed", "truncation"]
+        )
         for other in (
             dataclasses.replace(self.spec, seed=1),
             dataclasses.replace(self.spec, truncation=truncation.Truncation(carry_state=False)),
             dataclasses.replace(self.spec, config=get_config("test", vocab_size=6, batch_size=2)),
             dataclasses.replace(self.spec, softmax="fused"),
             dataclasses.replace(self.spec, precision="mixed_bfloat16"),
+            dataclasses.replace(self.spec, initializer="shared"),
         ):
             self.assertNotEqual(other.identity(CORPUS), identity)
         longer = dataclasses.replace(CORPUS, test=np.array([0, 1, 0], np.int32))
         self.assertNotEqual(self.spec.identity(longer), identity)
 
-    def test_softmax_and_precision_are_recorded_unless_dense_and_float32(self):
-        # Runs recorded before the two settings existed were dense and float32.
-        older = self.spec.identity(CORPUS)
+    def test_softmax_precision_initializer_recorded_unless_dense_float32_shared(self):
+        # Runs recorded before the three settings existed were dense, float32 and shared.
+        older = dataclasses.replace(self.spec, initializer="shared").identity(CORPUS)
         self.assertEqual(sorted(older), ["config", "corpus_sha256", "seed", "truncation"])
+        self.assertEqual(self.spec.identity(CORPUS)["initializer"], "independent")
         identity = dataclasses.replace(
             self.spec, softmax="fused", precision="mixed_bfloat16"
         ).identity(CORPUS)
@@ -85,6 +89,15 @@ class CheckTest(absltest.TestCase):
             "pass --precision=float32.",
         ):
             RunSpec(get_config("test", vocab_size=5, batch_size=2), precision="bf16").check(CORPUS)
+
+    def test_unknown_initializer(self):
+        with self.assertRaisesWithLiteralMatch(
+            ConfigError,
+            "initializer must be one of independent, shared, got 'glorot'; "
+            "pass --initializer=independent.",
+        ):
+            spec = RunSpec(get_config("test", vocab_size=5, batch_size=2), initializer="glorot")
+            spec.check(CORPUS)
 
     def test_bfloat16_needs_the_fused_lstm(self):
         spec = RunSpec(

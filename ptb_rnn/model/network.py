@@ -35,6 +35,7 @@ def build_model(spec: RunSpec, batch_size: int | None = None) -> "PTBModel":
         fused_lstm=spec.fused_lstm,
         fused_softmax=spec.softmax == "fused",
         precision=spec.precision,
+        initializer=spec.initializer,
     ).build_for(spec.config.batch_size if batch_size is None else batch_size)
 
 
@@ -72,7 +73,8 @@ class PTBModel(keras.Model):
     Every weight starts uniform in [-init_scale, init_scale] (the tutorial's global
     initializer), except the LSTM biases, which start at zero with no forget-gate
     offset (the tutorial's `forget_bias=0.0`; Keras would add 1 and use
-    glorot/orthogonal kernels).
+    glorot/orthogonal kernels). Each weight is drawn on its own, as the tutorial's
+    `tf.get_variable` calls draw them; see `initializer` for the other way.
 
     Args:
       config: the model's sizes and dropout.
@@ -93,16 +95,27 @@ class PTBModel(keras.Model):
         fused_lstm: bool = True,
         fused_softmax: bool = False,
         precision: str = precision_lib.FLOAT32,
+        initializer: str = "independent",
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.config = config
         self.fused_softmax = fused_softmax
         self.precision = precision
-        init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale)
+        self.initializer = initializer
+
+        def uniform():
+            """A uniform initializer: each one draws its own values (see `initializer`)."""
+            return keras.initializers.RandomUniform(-config.init_scale, config.init_scale)
+
+        shared = uniform() if initializer == "shared" else None
+
+        def init():
+            return shared if shared is not None else uniform()
+
         rate = 1.0 - config.keep_prob
         self.embedding = keras.layers.Embedding(
-            config.vocab_size, config.hidden_size, embeddings_initializer=init
+            config.vocab_size, config.hidden_size, embeddings_initializer=init()
         )
         self.input_dropout = ReplicaDropout(rate)
         lstm_class = FusedLSTM if fused_lstm else keras.layers.LSTM
@@ -112,8 +125,8 @@ class PTBModel(keras.Model):
                 config.hidden_size,
                 return_sequences=True,
                 return_state=True,
-                kernel_initializer=init,
-                recurrent_initializer=init,
+                kernel_initializer=init(),
+                recurrent_initializer=init(),
                 bias_initializer="zeros",
                 unit_forget_bias=False,
                 name=f"lstm_{i}",
@@ -124,7 +137,7 @@ class PTBModel(keras.Model):
         # Dropout on each layer's output, as the tutorial's DropoutWrapper does.
         self.output_dropouts = [ReplicaDropout(rate) for _ in range(config.num_layers)]
         self.softmax = keras.layers.Dense(
-            config.vocab_size, kernel_initializer=init, bias_initializer=init
+            config.vocab_size, kernel_initializer=init(), bias_initializer=init()
         )
 
     def zero_state(self, batch_size: int) -> State:
@@ -216,6 +229,7 @@ class PTBModel(keras.Model):
             "fused_lstm": isinstance(self.lstm_layers[0], FusedLSTM),
             "fused_softmax": self.fused_softmax,
             "precision": self.precision,
+            "initializer": self.initializer,
         }
 
     @classmethod
