@@ -33,7 +33,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ptb_rnn.config import ConfigError
 
@@ -111,7 +111,7 @@ def check_output(
     path: str | None,
     flag: str,
     example: str,
-    inputs: dict[str, str] | None = None,
+    inputs: Iterable[tuple[str, str]] = (),
     suffix: str | None = None,
 ) -> None:
     """Refuses an output file a tool could not write, before the tool does any work.
@@ -120,8 +120,8 @@ def check_output(
       path: the file the tool will write (`atomic_path`), as given.
       flag: the flag that named it, for the message.
       example: a file name to suggest, e.g. "per_word.jsonl".
-      inputs: what the tool reads, {flag: path} (e.g. {"--text_file": "my.txt"}): the
-        output must be none of them, under any name (a link, a relative path).
+      inputs: what the tool reads, (flag, path) pairs (e.g. ("--text_file", "my.txt")):
+        the output must be none of them, under any name (a link, a relative path).
       suffix: the end the file name must have (e.g. ".png"), if any.
 
     Raises:
@@ -141,7 +141,7 @@ def check_output(
         )
     if _is_special(path):
         return  # written in place: its directory needs no new file
-    for input_flag, input_path in (inputs or {}).items():
+    for input_flag, input_path in inputs:
         if (
             os.path.isfile(path)
             and os.path.isfile(input_path)

@@ -120,19 +120,19 @@ class CheckOutputTest(absltest.TestCase):
             f"--out={self.text} is the file --text_file reads ({self.text}); writing it "
             "would destroy it, give another --out.",
         ):
-            self.check(self.text, inputs={"--text_file": self.text})
+            self.check(self.text, inputs=[("--text_file", self.text)])
 
     def test_an_input_under_another_name_is_refused(self):
         link = os.path.join(self.directory, "link.txt")
         os.symlink(self.text, link)
         with self.assertRaisesRegex(files.WorkdirError, "is the file --text_file reads"):
-            self.check(link, inputs={"--text_file": self.text})
+            self.check(link, inputs=[("--text_file", self.text)])
 
     def test_a_new_file_beside_the_input_passes(self):
-        self.check(os.path.join(self.directory, "out.jsonl"), inputs={"--text_file": self.text})
+        self.check(os.path.join(self.directory, "out.jsonl"), inputs=[("--text_file", self.text)])
 
     def test_a_device_passes(self):
-        self.check(os.devnull, inputs={"--text_file": self.text})
+        self.check(os.devnull, inputs=[("--text_file", self.text)])
 
     def test_a_directory_where_nothing_can_be_created_is_refused(self):
         with self.assertRaisesRegex(

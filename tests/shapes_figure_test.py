@@ -1,4 +1,5 @@
-"""figure.py: the PNG's size follows the layout, and a missing directory is a clear error."""
+"""figure.py: the PNG's size follows the layout, it replaces an old one whole, and a missing
+directory is a clear error."""
 
 import os
 
@@ -34,6 +35,18 @@ class DrawTest(absltest.TestCase):
         # 0.55 * 3 + 1.2 = 2.85 for the rows, max(4.2, 0.35 * 3 + 2) = 4.2 for the block.
         height, width, _ = image.imread(png).shape
         self.assertEqual((width, height), (1400, 865))
+
+    def test_a_new_png_replaces_the_old_file_instead_of_writing_into_it(self):
+        directory = self.create_tempdir().full_path
+        png, old = os.path.join(directory, "shapes.png"), os.path.join(directory, "old.png")
+        with open(png, "w") as f:
+            f.write("the old figure")
+        os.link(png, old)  # a second name for the old file: what a reader of it still sees
+        figure.draw(self.description, png)
+        with open(old) as f:
+            self.assertEqual(f.read(), "the old figure")
+        self.assertEqual(image.imread(png).shape, (865, 1400, 4))
+        self.assertCountEqual(os.listdir(directory), ["shapes.png", "old.png"])
 
     def test_missing_directory_is_an_error(self):
         directory = os.path.join(self.create_tempdir().full_path, "no", "such")

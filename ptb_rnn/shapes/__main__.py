@@ -17,7 +17,7 @@ import sys
 import numpy as np
 from absl import flags
 
-from ptb_rnn import cli, reader
+from ptb_rnn import cli, files, reader
 from ptb_rnn.config import ConfigError
 from ptb_rnn.shapes import describe, figure, text
 
@@ -42,11 +42,7 @@ def stream_from_flags() -> tuple[np.ndarray, list[str], str]:
     if FLAGS.text_file is not None:
         if FLAGS.data_path is not None or FLAGS.ptb_dir is not None:
             raise reader.DataError("pass either --text_file or --data_path/--ptb_dir, not both.")
-        if not os.path.isfile(FLAGS.text_file):
-            raise reader.DataError(
-                f"--text_file={FLAGS.text_file} does not exist; give the path of a text file."
-            )
-        words = reader.read_words(FLAGS.text_file)
+        words = reader.read_text_file(FLAGS.text_file)
         word_to_id = reader.build_vocab(words)
         ids, _ = reader.words_to_ids(words, word_to_id)
         return ids, sorted(word_to_id, key=word_to_id.get), FLAGS.text_file
@@ -58,23 +54,37 @@ def stream_from_flags() -> tuple[np.ndarray, list[str], str]:
     return corpus.train, corpus.id_to_word, source
 
 
+def inputs_from_flags() -> list[tuple[str, str]]:
+    """The files the flags name to read, (flag, path): what --png must not overwrite."""
+    if FLAGS.text_file is not None:
+        return [] if FLAGS.text_file in reader.STDIN else [("--text_file", FLAGS.text_file)]
+    return [
+        (flag, os.path.join(directory, reader.split_filename(split)))
+        for flag, directory in (("--data_path", FLAGS.data_path), ("--ptb_dir", FLAGS.ptb_dir))
+        if directory is not None
+        for split in reader.SPLITS
+    ]
+
+
 def main(argv):
     """Prints the description of the stream the flags name, and draws it if --png is given."""
     del argv
     if FLAGS.format not in FORMATS:
         raise ConfigError(f"unknown --format={FLAGS.format}; choose one of {', '.join(FORMATS)}.")
+    if FLAGS.png is not None:
+        files.check_output(FLAGS.png, "--png", "shapes.png", inputs_from_flags(), suffix=".png")
     config = cli.config_from_flags()
     # Preparing PTB the first time reports progress on stdout, which belongs to the output.
     with contextlib.redirect_stdout(sys.stderr):
         ids, id_to_word, source = stream_from_flags()
     description = describe.describe(ids, id_to_word, config, FLAGS.windows, source)
-    if FLAGS.png:
+    if FLAGS.png is not None:
         figure.draw(description, FLAGS.png)
     if FLAGS.format == "json":
         print(json.dumps(description, indent=1))
     else:
         print(text.format_text(description))
-        if FLAGS.png:
+        if FLAGS.png is not None:
             print(f"\nFigure: {FLAGS.png}")
 
 

@@ -5,7 +5,7 @@ import os
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
-from ptb_rnn import reader
+from ptb_rnn import files, reader
 from ptb_rnn.shapes import text
 
 WINDOW_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948")
@@ -16,10 +16,11 @@ def draw(description: dict, path: str) -> None:
 
     Args:
       description: from `describe.describe`.
-      path: the PNG to write; its directory must exist.
+      path: the PNG to write (`files.atomic_path`); its directory must exist.
 
     Raises:
       reader.DataError: the directory of path does not exist.
+      files.WorkdirError: the file could not be written.
     """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
@@ -38,7 +39,8 @@ def draw(description: dict, path: str) -> None:
     _draw_block(fig.add_subplot(grid[2, 0]), d)
     _draw_numbers(fig.add_subplot(grid[2, 1]), d)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with files.atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=100, format="png")
 
 
 def _colour(i: int) -> str:
