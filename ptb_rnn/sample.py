@@ -41,7 +41,7 @@ flags.DEFINE_float(
 )
 flags.DEFINE_integer("top_k", 0, "Draw only among the k most likely words; 0: all, 1: greedy.")
 flags.DEFINE_integer(
-    "num_samples", 1, "How many texts to draw (side by side, one batch row each, 64 at most)."
+    "num_samples", 1, "How many texts to draw (side by side, one batch row each, 256 at most)."
 )
 flags.DEFINE_integer("seed", 0, "Seeds the draws: the same seed, model and flags, the same text.")
 FLAGS = flags.FLAGS

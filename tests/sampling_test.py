@@ -183,11 +183,12 @@ class SampleTest(tf.test.TestCase):
 
     def test_samples_come_a_batch_at_a_time(self):
         model = RowsSeen(self.model)
-        drawn = samples(model, ["a"], Sampling(num_words=2, num_samples=ROWS_PER_BATCH + 1))
-        self.assertLen(next(drawn), 2)
-        self.assertEqual(model.rows, [ROWS_PER_BATCH, ROWS_PER_BATCH])  # one call per word
+        drawn = samples(model, ["a"], Sampling(num_words=3, num_samples=ROWS_PER_BATCH + 1))
+        self.assertLen(next(drawn), 3)
+        # The prime once, then the first two drawn words fed back in, for the first batch.
+        self.assertEqual(model.rows, [1, ROWS_PER_BATCH, ROWS_PER_BATCH])
         self.assertLen(list(drawn), ROWS_PER_BATCH)
-        self.assertEqual(model.rows, [ROWS_PER_BATCH, ROWS_PER_BATCH, 1, 1])
+        self.assertEqual(model.rows, [1, ROWS_PER_BATCH, ROWS_PER_BATCH, 1, 1])
 
     def test_greedy_follows_the_models_most_likely_word(self):
         prime = ["the", "dog"]

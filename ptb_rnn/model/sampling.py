@@ -4,8 +4,9 @@
     for words in samples(lm, ["the", "company", "said"], options):
         print(to_text(words))
 
-The prime is read from the zero state with the state carried from word to word, as the
-test protocol reads a text; then each drawn word is fed back in, the state carried on.
+The prime is read once, from the zero state with the state carried from word to word, as
+the test protocol reads a text; every sample starts from the state after it, and each
+drawn word is fed back in, the state carried on.
 Several samples are drawn side by side, one batch row each, at most ROWS_PER_BATCH at a
 time: `samples` yields each batch's samples once they are drawn, so that the memory does
 not grow with num_samples and a caller can print each sample as it comes.
@@ -44,8 +45,8 @@ from ptb_rnn.config import ConfigError
 from ptb_rnn.model import keras_file
 
 # Samples drawn side by side at most (a batch); more are drawn batch after batch. Each row
-# holds a few copies of a (vocab_size,) distribution and reads the prime.
-ROWS_PER_BATCH = 64
+# holds a few float64 copies of a (vocab_size,) distribution: about 100 MB for PTB's.
+ROWS_PER_BATCH = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,8 +141,9 @@ def draw(log_probs: np.ndarray, sampling: Sampling, rng: np.random.Generator) ->
 def samples(language_model, prime: Sequence[str], sampling: Sampling) -> Iterator[list[str]]:
     """Reads the prime, then draws sampling.num_words words, for each of num_samples rows.
 
-    The rows are drawn ROWS_PER_BATCH at a time, each batch reading the prime again; the
-    draws come from one generator seeded once, so the same seed gives the same samples.
+    The prime is read once, at batch size 1; the rows are drawn ROWS_PER_BATCH at a
+    time from the state after it. The draws come from one generator seeded once, so the
+    same seed gives the same samples.
 
     Args:
       language_model: a `language_model.LanguageModel`.
@@ -159,16 +161,22 @@ def samples(language_model, prime: Sequence[str], sampling: Sampling) -> Iterato
     check_prime(prime, vocabulary)
     rng = np.random.default_rng(sampling.seed)
     prime_ids = language_model.words_to_ids(list(prime) or [reader.EOS])
+    log_probs, state = language_model.log_probs(
+        prime_ids[np.newaxis], language_model.zero_state(1)
+    )  # (1, len(prime), vocab_size)
+    after_prime = log_probs[:, -1, : len(vocabulary)].numpy()  # (1, len(vocabulary))
+    state_after_prime = [(h.numpy(), c.numpy()) for h, c in state]  # each (1, hidden_size)
     for first_row in range(0, sampling.num_samples, ROWS_PER_BATCH):
         rows = min(ROWS_PER_BATCH, sampling.num_samples - first_row)
-        inputs = np.tile(prime_ids, (rows, 1))  # (rows, len(prime))
-        state = language_model.zero_state(rows)
+        next_log_probs = np.repeat(after_prime, rows, axis=0)  # (rows, len(vocabulary))
+        state = tuple((np.repeat(h, rows, 0), np.repeat(c, rows, 0)) for h, c in state_after_prime)
         drawn = []
-        for _ in range(sampling.num_words):
-            log_probs, state = language_model.log_probs(inputs, state)  # (rows, steps, vocab)
-            next_ids = draw(log_probs[:, -1, : len(vocabulary)].numpy(), sampling, rng)
-            drawn.append(next_ids)
-            inputs = next_ids[:, np.newaxis].astype(np.int32)  # (rows, 1): fed back in
+        for i in range(sampling.num_words):
+            drawn.append(draw(next_log_probs, sampling, rng))
+            if i + 1 < sampling.num_words:
+                inputs = drawn[-1][:, np.newaxis].astype(np.int32)  # (rows, 1): fed back in
+                log_probs, state = language_model.log_probs(inputs, state)  # (rows, 1, vocab)
+                next_log_probs = log_probs[:, -1, : len(vocabulary)].numpy()
         for row in np.stack(drawn, axis=1):
             yield language_model.ids_to_words(row)
 
