@@ -61,6 +61,11 @@ def read_words(filename: str) -> list[str]:
         return _decode_words(f.read(), filename)
 
 
+def text_file_path(path: str) -> str:
+    """The file read_text_file reads for path: /dev/stdin for `-` (standard input)."""
+    return "/dev/stdin" if path in STDIN else path
+
+
 def read_text_file(path: str, flag: str = "--text_file") -> list[str]:
     """The words of a text named on the command line: a file (a pipe too), or standard
     input when path is `-` or /dev/stdin.

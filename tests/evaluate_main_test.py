@@ -179,6 +179,27 @@ class EvaluateCliTest(parameterized.TestCase):
             "writing it would destroy it, give another --per_word.",
         )
 
+    def test_per_word_is_the_file_standard_input_reads(self):
+        text = self.text_file("the cat sat on the mat\n")
+        with open(text) as stdin:
+            result = subprocess.run(
+                [sys.executable, "-m", "ptb_rnn.evaluate", f"--model={self.workdir}"]
+                + ["--text_file=-", f"--per_word={text}"],
+                stdin=stdin,
+                capture_output=True,
+                text=True,
+                cwd=helpers.ROOT,
+                timeout=300,
+            )
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(
+            result.stderr,
+            f"error: --per_word={text} is the file --text_file reads (/dev/stdin); writing it "
+            "would destroy it, give another --per_word.\n",
+        )
+        with open(text) as f:
+            self.assertEqual(f.read(), "the cat sat on the mat\n")
+
     def test_per_word_is_empty(self):
         self.assert_refused_output(
             "", "--per_word is empty; give a file name, e.g. --per_word=per_word.jsonl."

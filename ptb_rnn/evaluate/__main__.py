@@ -67,8 +67,8 @@ def main(argv):
     vocabulary = keras_file.read_vocabulary(path)
     if FLAGS.per_word is not None:
         inputs = [("--model", path)]
-        if FLAGS.text_file is not None and FLAGS.text_file not in reader.STDIN:
-            inputs.append(("--text_file", FLAGS.text_file))
+        if FLAGS.text_file is not None:
+            inputs.append(("--text_file", reader.text_file_path(FLAGS.text_file)))
         files.check_output(FLAGS.per_word, "--per_word", "per_word.jsonl", inputs)
     words = read_text(FLAGS.text_file, vocabulary)
     # Imported once the input is known to be good: TensorFlow writes start-up lines to

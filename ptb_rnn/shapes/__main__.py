@@ -57,7 +57,7 @@ def stream_from_flags() -> tuple[np.ndarray, list[str], str]:
 def inputs_from_flags() -> list[tuple[str, str]]:
     """The files the flags name to read, (flag, path): what --png must not overwrite."""
     if FLAGS.text_file is not None:
-        return [] if FLAGS.text_file in reader.STDIN else [("--text_file", FLAGS.text_file)]
+        return [("--text_file", reader.text_file_path(FLAGS.text_file))]
     return [
         (flag, os.path.join(directory, reader.split_filename(split)))
         for flag, directory in (("--data_path", FLAGS.data_path), ("--ptb_dir", FLAGS.ptb_dir))
