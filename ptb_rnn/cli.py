@@ -146,6 +146,7 @@ def define_run_flags() -> None:
         1,
         "With --strategy=mirrored on a machine without GPUs: split the CPU into this many "
         "logical devices, one replica each (to see replicas work on one machine).",
+        lower_bound=1,
     )
     flags.DEFINE_integer(
         "curve_points_per_epoch",

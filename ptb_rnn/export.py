@@ -13,10 +13,16 @@ model.keras file. --output must not exist, or be an empty directory. The signatu
 
 Loading it needs TensorFlow only: `tf.saved_model.load(DIR).signatures["step"]`.
 
-Exit codes: 0 done; 2 bad input (the model, --output): one line on stderr says what to
-do, and nothing is written.
+The SavedModel is written beside --output under .tmp-PID-NAME and renamed into place; one
+left by an export that was killed is removed by the next. Of two exports racing to one
+--output, the one that finishes second says so and leaves the first one's SavedModel.
+`train --restart` deletes WORKDIR/saved_model with the rest of the earlier run.
+
+Exit codes: 0 done; 2 bad input (the model, --output, another export to it): one line on
+stderr says what to do, and nothing is written.
 """
 
+import errno
 import os
 
 from absl import flags
@@ -47,6 +53,26 @@ def check_output(output: str | None) -> None:
     files.check_writable(os.path.dirname(os.path.abspath(output)), flag="--output")
 
 
+def write(language_model, output: str) -> None:
+    """`serving.export`, after removing what an export killed while writing output left.
+
+    Raises:
+      reader.DataError: another process wrote output while this one was writing it.
+    """
+    from ptb_rnn.model import serving
+
+    files.remove_stale_staging(output)
+    try:
+        serving.export(language_model, output)
+    except OSError as e:
+        if e.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            raise
+        raise reader.DataError(
+            f"another process wrote --output={output} while this export was writing it, so "
+            "this one stopped; use what it wrote, or remove it and export again."
+        ) from None
+
+
 def main(argv):
     del argv
     path = keras_file.find(FLAGS.model)
@@ -54,9 +80,9 @@ def main(argv):
     check_output(FLAGS.output)
     # Imported once the input is known to be good: TensorFlow writes start-up lines to
     # stderr, and a bad input should end in one line.
-    from ptb_rnn.model import language_model, serving
+    from ptb_rnn.model import language_model
 
-    serving.export(language_model.load(path), FLAGS.output)
+    write(language_model.load(path), FLAGS.output)
     print(
         f"SavedModel of {path} written to {FLAGS.output}: signatures step, step_ids, "
         "initial_state, vocabulary (see ptb_rnn/model/serving.py)."

@@ -9,9 +9,14 @@
       tensorboard/      summaries per epoch
       checkpoints/      run.json (the run's identity) and tf.train.CheckpointManager files
       error.log         the traceback of an internal error, if one happened
+      saved_model/      the SavedModel, if export.py was given --output=WORKDIR/saved_model
 
 Every file is written under a temporary name beside its final path and then renamed into
-place, so a crash never leaves a half-written file under the final name.
+place, so a crash never leaves a half-written file under the final name. What a path
+names is respected: a symlink is followed (its target is replaced, the link stays), and
+a device or a FIFO (/dev/null, a pipe) is written in place, never replaced by a regular
+file. A tool checks its output files before any work (`check_output`), and refuses one
+that is also one of its inputs.
 
 A work directory belongs to one run, named by its identity (`RunSpec.identity`): the
 identity is recorded in run.json when training starts and in results.json when it ends,
@@ -24,9 +29,11 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ptb_rnn.config import ConfigError
 
@@ -38,6 +45,7 @@ CHECKPOINT_DIR = "checkpoints"
 RUN_FILE = "run.json"  # in CHECKPOINT_DIR: the identity of the run the checkpoints belong to
 LOCK_FILE = ".lock"
 ERROR_LOG = "error.log"
+SAVED_MODEL_DIR = "saved_model"
 
 START_OVER = "pass --restart to start over there, or choose another --workdir."
 
@@ -48,16 +56,25 @@ class WorkdirError(ConfigError):
 
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
-    """Yields a temporary path beside path, renamed to path if the block succeeds.
+    """Yields the path to write path's new contents to; they are in place once the block ends.
 
-    The temporary name keeps path's file name as its end (`.weights.h5`, `.png`), for
-    writers that look at the extension. It is removed if the block fails.
+    For a regular file (or none yet): a temporary path beside it, renamed to it if the
+    block succeeds and removed if it fails. The temporary name keeps the file name as its
+    end (`.weights.h5`, `.png`), for writers that look at the extension. A symlink is
+    followed: its target is written so, and the link stays. A device or a FIFO (e.g.
+    /dev/null) cannot be replaced without destroying it, so path itself is yielded.
 
     Raises:
-      WorkdirError: the file could not be written (e.g. the disk is full); path is
-        as it was.
+      WorkdirError: the file could not be written (e.g. the disk is full); a regular
+        file is as it was.
     """
-    directory, name = os.path.split(os.path.abspath(path))
+    if _is_special(path):
+        try:
+            yield path
+        except OSError as e:
+            raise _write_error(path, e) from None
+        return
+    directory, name = os.path.split(os.path.realpath(path))
     temporary = None
     try:
         os.makedirs(directory, exist_ok=True)
@@ -65,15 +82,110 @@ def atomic_path(path: str) -> Iterator[str]:
         os.close(descriptor)
         yield temporary
         os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
+        os.replace(temporary, os.path.join(directory, name))
     except OSError as e:
-        raise WorkdirError(
-            f"cannot write {path}: {e.strerror or e}; fix that (e.g. free some disk "
-            "space) and run the same command again."
-        ) from None
+        raise _write_error(path, e) from None
     finally:
         if temporary is not None and os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _is_special(path: str) -> bool:
+    """Whether path (its symlinks followed) is something other than a file or a directory:
+    a device, a FIFO or a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _write_error(path: str, error: OSError) -> WorkdirError:
+    return WorkdirError(
+        f"cannot write {path}: {error.strerror or error}; fix that (e.g. free some disk "
+        "space) and run the same command again."
+    )
+
+
+def check_output(
+    path: str | None,
+    flag: str,
+    example: str,
+    inputs: Iterable[tuple[str, str]] = (),
+    suffix: str | None = None,
+) -> None:
+    """Refuses an output file a tool could not write, before the tool does any work.
+
+    Args:
+      path: the file the tool will write (`atomic_path`), as given.
+      flag: the flag that named it, for the message.
+      example: a file name to suggest, e.g. "per_word.jsonl".
+      inputs: what the tool reads, (flag, path) pairs (e.g. ("--text_file", "my.txt")):
+        the output must be none of them, under any name (a link, a relative path).
+      suffix: the end the file name must have (e.g. ".png"), if any.
+
+    Raises:
+      WorkdirError: path is empty, a directory, lacks suffix, is one of inputs, or its
+        directory cannot be written.
+    """
+    if not path:
+        raise WorkdirError(f"{flag} is empty; give a file name, e.g. {flag}={example}.")
+    if os.path.isdir(path):
+        raise WorkdirError(
+            f"{flag}={path} is a directory; give a file name, e.g. "
+            f"{flag}={os.path.join(path, example)}."
+        )
+    if suffix is not None and not path.endswith(suffix):
+        raise WorkdirError(
+            f"{flag}={path} does not end in {suffix}; give a {suffix} file name, e.g. "
+            f"{flag}={example}."
+        )
+    if _is_special(path):
+        return  # written in place: its directory needs no new file
+    for input_flag, input_path in inputs:
+        if (
+            os.path.isfile(path)
+            and os.path.isfile(input_path)
+            and os.path.samefile(path, input_path)
+        ):
+            raise WorkdirError(
+                f"{flag}={path} is the file {input_flag} reads ({input_path}); writing it "
+                f"would destroy it, give another {flag}."
+            )
+    check_writable(os.path.dirname(os.path.realpath(path)), flag=flag, value=path)
+
+
+def staging_path(path: str) -> str:
+    """Where a directory is written before it is renamed to path: .tmp-PID-NAME beside it.
+
+    The process id in the name lets `remove_stale_staging` tell a directory still being
+    written from one left by a process that was killed.
+    """
+    parent, name = os.path.split(os.path.abspath(path))
+    return os.path.join(parent, f".tmp-{os.getpid()}-{name}")
+
+
+def remove_stale_staging(path: str) -> None:
+    """Deletes the `staging_path`s of path left by processes that no longer run."""
+    parent, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return
+    pattern = re.compile(rf"\.tmp-(\d+)-{re.escape(name)}")
+    for entry in os.listdir(parent):
+        match = pattern.fullmatch(entry)
+        if match and not _running(int(match.group(1))):
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id runs (signal 0 checks, and sends nothing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 def _umask() -> int:
@@ -139,13 +251,15 @@ def locked(workdir: str) -> Iterator[None]:
 
 
 def start_over(workdir: str) -> None:
-    """Deletes what an earlier run wrote in workdir: checkpoints, summaries, results."""
-    for name in (CHECKPOINT_DIR, SUMMARY_DIR):
+    """Deletes what an earlier run wrote in workdir: checkpoints, summaries, results, and
+    the SavedModel exported from its model."""
+    for name in (CHECKPOINT_DIR, SUMMARY_DIR, SAVED_MODEL_DIR):
         if os.path.isdir(os.path.join(workdir, name)):
             shutil.rmtree(os.path.join(workdir, name))
     for name in (RESULTS_FILE, WEIGHTS_FILE, MODEL_FILE, ERROR_LOG):
         if os.path.isfile(os.path.join(workdir, name)):
             os.remove(os.path.join(workdir, name))
+    remove_stale_staging(os.path.join(workdir, SAVED_MODEL_DIR))
 
 
 def _differences(saved: dict, identity: dict) -> list[str]:
@@ -237,28 +351,6 @@ def check_writable(path: str, flag: str = "--workdir", value: str | None = None)
             f"cannot use {flag}={value}: nothing can be written in {existing} "
             f"({e.strerror}); choose another {flag}."
         ) from None
-
-
-def check_writable_file(path: str, flag: str, example: str) -> None:
-    """Refuses a file to be written that is a directory, or whose directory cannot be.
-
-    Args:
-      path: the file a flag names; a missing directory above it is created when it is
-        written (`atomic_path`).
-      flag: the flag that named it, for the message.
-      example: a file name for the message, e.g. "shapes.html".
-
-    Raises:
-      WorkdirError: path is empty or a directory, or `check_writable` refuses its directory.
-    """
-    if not path:
-        raise WorkdirError(f"{flag} is empty; give a file name, e.g. {flag}={example}.")
-    if os.path.isdir(path):
-        raise WorkdirError(
-            f"{flag}={path} is a directory; give a file name, e.g. "
-            f"{flag}={os.path.join(path, example)}."
-        )
-    check_writable(os.path.dirname(os.path.abspath(path)), flag, value=path)
 
 
 def check_workdir(workdir: str) -> None:

@@ -25,6 +25,7 @@ exchange state.
 import collections
 import dataclasses
 import os
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -34,6 +35,8 @@ UNK = "<unk>"
 SPLITS = ("train", "valid", "test")
 # Where the tutorial's files come from (its data/ folder holds ptb.*.txt).
 PTB_ARCHIVE = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
+# The names of standard input for a text a tool reads (read_text_file).
+STDIN = ("-", "/dev/stdin")
 
 
 def split_filename(split: str) -> str:
@@ -55,12 +58,38 @@ def read_words(filename: str) -> list[str]:
     if not os.path.isfile(filename):
         raise DataError(f"{filename} does not exist.")
     with open(filename, "rb") as f:
-        raw = f.read()
+        return _decode_words(f.read(), filename)
+
+
+def text_file_path(path: str) -> str:
+    """The file read_text_file reads for path: /dev/stdin for `-` (standard input)."""
+    return "/dev/stdin" if path in STDIN else path
+
+
+def read_text_file(path: str, flag: str = "--text_file") -> list[str]:
+    """The words of a text named on the command line: a file (a pipe too), or standard
+    input when path is `-` or /dev/stdin.
+
+    Raises:
+      DataError: path is a directory or does not exist, or the text is not UTF-8.
+    """
+    if path in STDIN:
+        return _decode_words(sys.stdin.buffer.read(), "standard input")
+    if os.path.isdir(path):
+        raise DataError(f"{flag}={path} is a directory; give the path of a text file.")
+    if not os.path.exists(path):
+        raise DataError(f"{flag}={path} does not exist; give the path of a text file.")
+    with open(path, "rb") as f:
+        return _decode_words(f.read(), path)
+
+
+def _decode_words(raw: bytes, source: str) -> list[str]:
+    """The words of UTF-8 bytes read from source (a file name, for the message)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise DataError(
-            f"{filename} is not UTF-8 text (bad byte at offset {e.start}); convert it to UTF-8."
+            f"{source} is not UTF-8 text (bad byte at offset {e.start}); convert it to UTF-8."
         ) from None
     return text_to_words(text)
 

@@ -8,9 +8,13 @@ model.keras file. The prime is read with the state carried, then each drawn word
 back in; `<eos>` prints as a line break. How words are drawn (ptb_rnn/model/sampling.py):
 
   --temperature  below 1 sharper, above 1 flatter than the model's distribution; 0 is
-                 greedy (always the most likely word).
+                 greedy (always the most likely word: several samples are the same
+                 text, which a line on stderr says).
   --top_k        draw only among the k most likely words; 0: all; 1 is greedy.
   --seed         the same seed (and model, prime and flags) prints the same text.
+
+Each sample is printed once drawn (samples are drawn sampling.ROWS_PER_BATCH at a time),
+so the memory does not grow with --num_samples and Ctrl-C keeps what was printed.
 
 A prime word outside the model's vocabulary is an error that names it (PTB's words are
 lower case, numbers are N); write `<unk>` for a word the vocabulary lacks. An empty
@@ -19,6 +23,8 @@ prime starts a new sentence.
 Exit codes: 0 done; 2 bad input (the model, the prime, a flag): one line on stderr says
 what to do.
 """
+
+import sys
 
 from absl import flags
 
@@ -34,7 +40,9 @@ flags.DEFINE_float(
     "temperature", 1.0, "Sharpen (< 1) or flatten (> 1) the distribution; 0 is greedy."
 )
 flags.DEFINE_integer("top_k", 0, "Draw only among the k most likely words; 0: all, 1: greedy.")
-flags.DEFINE_integer("num_samples", 1, "How many texts to draw (side by side, one batch row each).")
+flags.DEFINE_integer(
+    "num_samples", 1, "How many texts to draw (side by side, one batch row each, 256 at most)."
+)
 flags.DEFINE_integer("seed", 0, "Seeds the draws: the same seed, model and flags, the same text.")
 FLAGS = flags.FLAGS
 
@@ -55,11 +63,17 @@ def main(argv):
     # stderr, and a bad input should end in one line.
     from ptb_rnn.model import language_model
 
-    samples = sampling.sample(language_model.load(path), prime, options)
-    for i, words in enumerate(samples):
+    if options.greedy and options.num_samples > 1:
+        print(
+            f"note: greedy drawing (--temperature=0 or --top_k=1) has no randomness: the "
+            f"{options.num_samples} samples are the same text.",
+            file=sys.stderr,
+        )
+    drawn = sampling.samples(language_model.load(path), prime, options)
+    for i, words in enumerate(drawn):
         if options.num_samples > 1:
             print(f"--- sample {i + 1} of {options.num_samples} ---")
-        print(sampling.to_text(prime + words).rstrip("\n"))
+        print(sampling.to_text(prime + words).rstrip("\n"), flush=True)
 
 
 def run():

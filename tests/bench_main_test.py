@@ -2,7 +2,7 @@ import json
 import os
 
 import helpers
-from absl.testing import absltest
+from absl.testing import absltest, parameterized
 
 from ptb_rnn.bench import __main__ as bench_main
 
@@ -10,7 +10,7 @@ from ptb_rnn.bench import __main__ as bench_main
 QUICK = ("--config=test", "--calls=1", "--test_words=3000", "--matmul_size=64")
 
 
-class BenchCliTest(absltest.TestCase):
+class BenchCliTest(parameterized.TestCase):
     def run_bench(self, *flags):
         path = os.path.join(self.create_tempdir().full_path, "bench.json")
         result = helpers.run_module("ptb_rnn.bench", *QUICK, *flags, f"--json={path}")
@@ -86,6 +86,36 @@ class BenchCliTest(absltest.TestCase):
             "error: the benchmark runs on one device; to time what splitting the step over "
             "replicas costs there, pass --compare=strategy=one_device,strategy=mirrored.",
         )
+
+    @parameterized.named_parameters(
+        ("no_calls", "--calls=0", "flag --calls=0: 0 is not a positive integer"),
+        ("no_repeats", "--repeats=0", "flag --repeats=0: 0 is not a positive integer"),
+        ("no_rounds", "--rounds=0", "flag --rounds=0: 0 is not a positive integer"),
+        ("no_test_words", "--test_words=0", "flag --test_words=0: 0 is not integer >= 2"),
+        ("one_test_word", "--test_words=1", "flag --test_words=1: 1 is not integer >= 2"),
+        ("no_matmul", "--matmul_size=0", "flag --matmul_size=0: 0 is not a positive integer"),
+        (
+            "negative_matmul",
+            "--matmul_size=-5",
+            "flag --matmul_size=-5: -5 is not a positive integer",
+        ),
+    )
+    def test_a_count_out_of_range_is_refused_before_measuring(self, flag, expected):
+        result = helpers.run_module("ptb_rnn.bench", "--config=test", flag)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stderr, f"error: {expected}; see --help for the flags.\n")
+        self.assertEqual(result.stdout, "")
+
+    def test_json_that_is_a_directory_is_refused_before_measuring(self):
+        directory = self.create_tempdir().full_path
+        result = helpers.run_module("ptb_rnn.bench", *QUICK, f"--json={directory}")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(
+            result.stderr,
+            f"error: --json={directory} is a directory; give a file name, e.g. "
+            f"--json={directory}/bench.json.\n",
+        )
+        self.assertEqual(result.stdout, "")
 
 
 if __name__ == "__main__":

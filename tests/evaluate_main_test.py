@@ -3,6 +3,8 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 
 import helpers
@@ -130,6 +132,79 @@ class EvaluateCliTest(parameterized.TestCase):
             "read), give a longer text.",
         )
 
+    def test_reads_the_text_from_standard_input(self):
+        result = subprocess.run(
+            [sys.executable, "-m", "ptb_rnn.evaluate", f"--model={self.workdir}", "--text_file=-"],
+            input="the cat sat on the mat\n",
+            capture_output=True,
+            text=True,
+            cwd=helpers.ROOT,
+            timeout=300,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        printed = parse_output(result.stdout)
+        self.assertEqual(printed["text"], "-")
+        self.assertEqual(printed["words"], "7 (6 predicted: all but the first)")
+
+    def test_a_text_file_that_is_a_directory(self):
+        self.assert_one_line_and_exit_2(
+            [f"--model={self.workdir}", f"--text_file={self.tmp}"],
+            f"--text_file={self.tmp} is a directory; give the path of a text file.",
+        )
+
+    def assert_refused_output(self, per_word, expected):
+        result = run_evaluate(
+            f"--model={self.workdir}", f"--text_file={self.test_file}", f"--per_word={per_word}"
+        )
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stderr, f"error: {expected}\n")
+        self.assertEqual(result.stdout, "")
+
+    def test_per_word_is_the_model(self):
+        model = os.path.join(self.workdir, "model.keras")
+        with open(model, "rb") as f:
+            before = f.read()
+        self.assert_refused_output(
+            model,
+            f"--per_word={model} is the file --model reads ({model}); writing it would "
+            "destroy it, give another --per_word.",
+        )
+        with open(model, "rb") as f:
+            self.assertEqual(f.read(), before)
+
+    def test_per_word_is_the_text(self):
+        self.assert_refused_output(
+            self.test_file,
+            f"--per_word={self.test_file} is the file --text_file reads ({self.test_file}); "
+            "writing it would destroy it, give another --per_word.",
+        )
+
+    def test_per_word_is_the_file_standard_input_reads(self):
+        text = self.text_file("the cat sat on the mat\n")
+        with open(text) as stdin:
+            result = subprocess.run(
+                [sys.executable, "-m", "ptb_rnn.evaluate", f"--model={self.workdir}"]
+                + ["--text_file=-", f"--per_word={text}"],
+                stdin=stdin,
+                capture_output=True,
+                text=True,
+                cwd=helpers.ROOT,
+                timeout=300,
+            )
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(
+            result.stderr,
+            f"error: --per_word={text} is the file --text_file reads (/dev/stdin); writing it "
+            "would destroy it, give another --per_word.\n",
+        )
+        with open(text) as f:
+            self.assertEqual(f.read(), "the cat sat on the mat\n")
+
+    def test_per_word_is_empty(self):
+        self.assert_refused_output(
+            "", "--per_word is empty; give a file name, e.g. --per_word=per_word.jsonl."
+        )
+
     def test_per_word_is_a_directory(self):
         result = run_evaluate(
             f"--model={self.workdir}", f"--text_file={self.test_file}", f"--per_word={self.tmp}"
@@ -138,7 +213,7 @@ class EvaluateCliTest(parameterized.TestCase):
         self.assertEqual(
             result.stderr,
             f"error: --per_word={self.tmp} is a directory; give a file name, e.g. "
-            "--per_word=per_word.jsonl.\n",
+            f"--per_word={self.tmp}/per_word.jsonl.\n",
         )
 
 

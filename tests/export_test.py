@@ -1,10 +1,14 @@
 """The export command, run as a user runs it: a SavedModel directory, one-line errors."""
 
 import os
+import subprocess
+import sys
 
 import helpers
 from absl.testing import absltest
 
+from ptb_rnn import export, reader
+from ptb_rnn.model import language_model
 from ptb_rnn.model.language_model import LanguageModel
 
 
@@ -30,6 +34,35 @@ class ExportCliTest(absltest.TestCase):
             f"SavedModel of {self.model} written to {self.output}: signatures step, step_ids, "
             "initial_state, vocabulary (see ptb_rnn/model/serving.py).\n",
         )
+
+    def test_removes_what_a_killed_export_left(self):
+        ended = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        parent = os.path.dirname(self.output)
+        left = os.path.join(parent, f".tmp-{ended.stdout.strip()}-saved_model")
+        os.makedirs(os.path.join(left, "variables"))
+        result = helpers.run_module(
+            "ptb_rnn.export", f"--model={self.model}", f"--output={self.output}"
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(os.listdir(parent), ["saved_model"])
+
+    def test_an_output_another_process_wrote_meanwhile_is_named(self):
+        # What the export that loses a race finds when it renames its SavedModel into place.
+        os.makedirs(self.output)
+        with open(os.path.join(self.output, "saved_model.pb"), "w") as f:
+            f.write("the other export's\n")
+        with self.assertRaisesWithLiteralMatch(
+            reader.DataError,
+            f"another process wrote --output={self.output} while this export was writing it, "
+            "so this one stopped; use what it wrote, or remove it and export again.",
+        ):
+            export.write(language_model.load(self.model), self.output)
+        self.assertEqual(os.listdir(os.path.dirname(self.output)), ["saved_model"])
 
     def assert_one_line_and_exit_2(self, flags, expected):
         result = helpers.run_module("ptb_rnn.export", *flags)

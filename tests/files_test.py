@@ -2,6 +2,9 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
+import threading
 
 from absl.testing import absltest
 
@@ -44,6 +47,119 @@ class AtomicWriteTest(absltest.TestCase):
                 f.write("weights")
         with open(path) as f:
             self.assertEqual(f.read(), "weights")
+
+
+class WhatAPathNamesTest(absltest.TestCase):
+    def test_a_symlink_stays_and_its_target_is_written(self):
+        directory = self.create_tempdir().full_path
+        target, link = os.path.join(directory, "target.json"), os.path.join(directory, "link")
+        files.write_text(target, "old")
+        os.symlink("target.json", link)
+        files.write_text(link, "new")
+        self.assertTrue(os.path.islink(link))
+        with open(target) as f:
+            self.assertEqual(f.read(), "new")
+        self.assertCountEqual(os.listdir(directory), ["target.json", "link"])
+
+    def test_a_device_is_written_in_place(self):
+        with files.atomic_path(os.devnull) as path:
+            self.assertEqual(path, os.devnull)
+        files.write_text(os.devnull, "gone")
+        self.assertTrue(stat.S_ISCHR(os.stat(os.devnull).st_mode))
+
+    def test_a_fifo_is_written_in_place(self):
+        fifo = os.path.join(self.create_tempdir().full_path, "pipe")
+        os.mkfifo(fifo)
+        received = []
+
+        def read():
+            with open(fifo) as f:
+                received.append(f.read())
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        files.write_text(fifo, "through the pipe")
+        reader.join(timeout=10)
+        self.assertEqual(received, ["through the pipe"])
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode))
+
+
+class CheckOutputTest(absltest.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.directory = self.create_tempdir().full_path
+        self.text = os.path.join(self.directory, "my.txt")
+        files.write_text(self.text, "a b\n")
+
+    def check(self, path, **kwargs):
+        files.check_output(path, "--out", "out.jsonl", **kwargs)
+
+    def test_an_empty_name_is_refused(self):
+        with self.assertRaisesWithLiteralMatch(
+            files.WorkdirError, "--out is empty; give a file name, e.g. --out=out.jsonl."
+        ):
+            self.check("")
+
+    def test_a_directory_is_refused(self):
+        with self.assertRaisesWithLiteralMatch(
+            files.WorkdirError,
+            f"--out={self.directory} is a directory; give a file name, e.g. "
+            f"--out={self.directory}/out.jsonl.",
+        ):
+            self.check(self.directory)
+
+    def test_a_name_without_the_suffix_is_refused(self):
+        with self.assertRaisesWithLiteralMatch(
+            files.WorkdirError,
+            "--out=fig.txt does not end in .png; give a .png file name, e.g. --out=out.jsonl.",
+        ):
+            self.check("fig.txt", suffix=".png")
+
+    def test_an_input_is_refused(self):
+        with self.assertRaisesWithLiteralMatch(
+            files.WorkdirError,
+            f"--out={self.text} is the file --text_file reads ({self.text}); writing it "
+            "would destroy it, give another --out.",
+        ):
+            self.check(self.text, inputs=[("--text_file", self.text)])
+
+    def test_an_input_under_another_name_is_refused(self):
+        link = os.path.join(self.directory, "link.txt")
+        os.symlink(self.text, link)
+        with self.assertRaisesRegex(files.WorkdirError, "is the file --text_file reads"):
+            self.check(link, inputs=[("--text_file", self.text)])
+
+    def test_a_new_file_beside_the_input_passes(self):
+        self.check(os.path.join(self.directory, "out.jsonl"), inputs=[("--text_file", self.text)])
+
+    def test_a_device_passes(self):
+        self.check(os.devnull, inputs=[("--text_file", self.text)])
+
+    def test_a_directory_where_nothing_can_be_created_is_refused(self):
+        with self.assertRaisesRegex(
+            files.WorkdirError, "^cannot use --out=/proc/x.png: nothing can be written in /proc"
+        ):
+            self.check("/proc/x.png")
+
+
+class StagingTest(absltest.TestCase):
+    def test_only_the_staging_of_a_process_that_no_longer_runs_is_removed(self):
+        parent = self.create_tempdir().full_path
+        ended = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        stale = os.path.join(parent, f".tmp-{ended.stdout.strip()}-saved_model")
+        running = files.staging_path(os.path.join(parent, "saved_model"))
+        other = os.path.join(parent, f".tmp-{ended.stdout.strip()}-other")
+        for directory in (stale, running, other):
+            os.makedirs(os.path.join(directory, "variables"))
+        files.remove_stale_staging(os.path.join(parent, "saved_model"))
+        self.assertCountEqual(
+            os.listdir(parent), [f".tmp-{os.getpid()}-saved_model", os.path.basename(other)]
+        )
 
 
 class SameRunTest(absltest.TestCase):
@@ -148,7 +264,7 @@ class CheckWorkdirTest(absltest.TestCase):
         self.assertEqual(os.listdir(directory), ["a_file"])
 
 
-class CheckWritableFileTest(absltest.TestCase):
+class CheckOutputNamesTest(absltest.TestCase):
     def test_a_directory_is_refused(self):
         directory = self.create_tempdir().full_path
         with self.assertRaisesWithLiteralMatch(
@@ -156,13 +272,13 @@ class CheckWritableFileTest(absltest.TestCase):
             f"--output={directory} is a directory; give a file name, e.g. "
             f"--output={directory}/page.html.",
         ):
-            files.check_writable_file(directory, "--output", "page.html")
+            files.check_output(directory, "--output", "page.html")
 
     def test_an_empty_path_is_refused(self):
         with self.assertRaisesWithLiteralMatch(
             files.WorkdirError, "--png is empty; give a file name, e.g. --png=shapes.png."
         ):
-            files.check_writable_file("", "--png", "shapes.png")
+            files.check_output("", "--png", "shapes.png")
 
     def test_a_file_under_a_file_is_refused_by_its_own_name(self):
         a_file = self.create_tempfile("a_file").full_path
@@ -171,11 +287,11 @@ class CheckWritableFileTest(absltest.TestCase):
             f"cannot use --output={a_file}/page.html: {a_file} is a file, not a directory; "
             "choose another --output.",
         ):
-            files.check_writable_file(f"{a_file}/page.html", "--output", "page.html")
+            files.check_output(f"{a_file}/page.html", "--output", "page.html")
 
     def test_a_file_in_a_new_directory_passes_and_creates_nothing(self):
         directory = self.create_tempdir().full_path
-        files.check_writable_file(os.path.join(directory, "new", "page.html"), "--output", "")
+        files.check_output(os.path.join(directory, "new", "page.html"), "--output", "")
         self.assertEqual(os.listdir(directory), [])
 
 
@@ -186,6 +302,7 @@ class StartOverTest(absltest.TestCase):
             files.write_text(os.path.join(workdir, name), "x")
         files.write_identity(workdir, IDENTITY)
         os.makedirs(os.path.join(workdir, files.SUMMARY_DIR))
+        os.makedirs(os.path.join(workdir, files.SAVED_MODEL_DIR, "variables"))
         files.start_over(workdir)
         self.assertCountEqual(os.listdir(workdir), [files.LOCK_FILE, "notes.txt"])
 

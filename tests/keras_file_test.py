@@ -48,6 +48,14 @@ class FindTest(absltest.TestCase):
         path = write_model_file(os.path.join(self.workdir, "mine.keras"))
         self.assertEqual(keras_file.find(path), path)
 
+    def test_a_model_file_named_otherwise_is_told_its_name(self):
+        path = write_model_file(os.path.join(self.workdir, "mine.zip"))
+        self.assert_refused(
+            path,
+            f"--model={path} does not end in .keras, the only name under which Keras reads a "
+            f"model file; rename it, e.g. to {os.path.join(self.workdir, 'mine.keras')}.",
+        )
+
     def test_a_work_directory_gives_its_model_keras(self):
         path = write_model_file(os.path.join(self.workdir, "model.keras"))
         self.assertEqual(keras_file.find(self.workdir), path)

@@ -118,6 +118,18 @@ class SaveLoadTest(tf.test.TestCase):
             "of a training run as --model.",
         )
 
+    def test_a_model_removed_after_the_tool_found_it_is_said_to_be_rewritten(self):
+        # What --restart does to WORKDIR/model.keras while evaluate is starting.
+        os.remove(self.path)
+        with self.assertRaises(reader.DataError) as raised:
+            language_model.load(self.path)
+        self.assertEqual(
+            str(raised.exception),
+            f"{self.path} was removed or rewritten while it was being read (is a training run "
+            "rewriting its work directory, e.g. with --restart?); run the same command again "
+            "once the model is written.",
+        )
+
 
 # Loads a model.keras with `ptb_rnn.load_model` in a fresh process, and prints its
 # log-probabilities for ids 1, 2, 3 as JSON.

@@ -45,6 +45,20 @@ class SampleCliTest(parameterized.TestCase):
         printed = self.sample_text("--num_words=15", "--temperature=0")
         self.assertEqual(printed, to_text(["the", "cat", *words]).rstrip("\n") + "\n")
 
+    def test_greedy_samples_are_said_to_be_the_same(self):
+        result = run_sample(
+            f"--model={self.workdir}", "--prime=the cat", "--temperature=0", "--num_samples=3"
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(
+            "note: greedy drawing (--temperature=0 or --top_k=1) has no randomness: the 3 "
+            "samples are the same text.",
+            result.stderr.splitlines(),
+        )
+        texts = result.stdout.split("--- sample ")[1:]
+        self.assertLen(texts, 3)
+        self.assertLen({text.split("---\n", 1)[1] for text in texts}, 1)
+
     def assert_one_line_and_exit_2(self, flags, expected):
         result = run_sample(*flags)
         self.assertEqual(result.returncode, 2, result.stderr)

@@ -12,7 +12,15 @@ from absl.testing import parameterized
 from ptb_rnn import reader
 from ptb_rnn.config import ConfigError
 from ptb_rnn.model import language_model
-from ptb_rnn.model.sampling import Sampling, check_prime, draw, sample, to_text
+from ptb_rnn.model.sampling import (
+    ROWS_PER_BATCH,
+    Sampling,
+    check_prime,
+    draw,
+    sample,
+    samples,
+    to_text,
+)
 
 P = np.array([0.5, 0.3, 0.2])
 
@@ -73,6 +81,12 @@ class DrawTest(tf.test.TestCase):
         for sampling in (Sampling(temperature=0), Sampling(top_k=1)):
             self.assertEqual(draw(log_probs, sampling, rng=None).tolist(), [1, 0])
 
+    def test_a_tiny_temperature_is_greedy(self):
+        # 1 / 1e-310 overflows: every scaled log-probability but the largest is -inf.
+        log_probs = np.log([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
+        ids = draw(log_probs, Sampling(temperature=1e-310), np.random.default_rng(0))
+        self.assertEqual(ids.tolist(), [1, 0])
+
     def test_temperature_1_draws_from_the_distribution(self):
         self.assertAllClose(frequencies(np.log(P), Sampling()), P, atol=0.01)
 
@@ -131,6 +145,21 @@ class ToTextTest(tf.test.TestCase):
         self.assertEqual(to_text(["<eos>", "a", "<eos>"]), "\na\n")
 
 
+class RowsSeen:
+    """A language model that records how many rows each of its calls reads."""
+
+    def __init__(self, model):
+        self.model = model
+        self.rows = []
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def log_probs(self, ids, state):
+        self.rows.append(len(ids))
+        return self.model.log_probs(ids, state)
+
+
 class SampleTest(tf.test.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -151,6 +180,15 @@ class SampleTest(tf.test.TestCase):
         samples = sample(self.model, ["a"], Sampling(num_words=7, num_samples=3))
         self.assertEqual([len(words) for words in samples], [7, 7, 7])
         self.assertTrue(set(sum(samples, [])) <= set(self.model.vocabulary))
+
+    def test_samples_come_a_batch_at_a_time(self):
+        model = RowsSeen(self.model)
+        drawn = samples(model, ["a"], Sampling(num_words=3, num_samples=ROWS_PER_BATCH + 1))
+        self.assertLen(next(drawn), 3)
+        # The prime once, then the first two drawn words fed back in, for the first batch.
+        self.assertEqual(model.rows, [1, ROWS_PER_BATCH, ROWS_PER_BATCH])
+        self.assertLen(list(drawn), ROWS_PER_BATCH)
+        self.assertEqual(model.rows, [1, ROWS_PER_BATCH, ROWS_PER_BATCH, 1, 1])
 
     def test_greedy_follows_the_models_most_likely_word(self):
         prime = ["the", "dog"]

@@ -1,4 +1,5 @@
-"""figure.py: the PNG's size follows the layout, and it is written atomically."""
+"""figure.py: the PNG's size follows the layout, it replaces an old one whole, and it is
+written atomically."""
 
 import os
 
@@ -46,6 +47,18 @@ class DrawTest(absltest.TestCase):
         with self.assertRaisesRegex(files.WorkdirError, "^cannot write .*a_file/shapes.png"):
             figure.draw(self.description, os.path.join(directory, "a_file", "shapes.png"))
         self.assertEqual(os.listdir(directory), ["a_file"])
+
+    def test_a_new_png_replaces_the_old_file_instead_of_writing_into_it(self):
+        directory = self.create_tempdir().full_path
+        png, old = os.path.join(directory, "shapes.png"), os.path.join(directory, "old.png")
+        with open(png, "w") as f:
+            f.write("the old figure")
+        os.link(png, old)  # a second name for the old file: what a reader of it still sees
+        figure.draw(self.description, png)
+        with open(old) as f:
+            self.assertEqual(f.read(), "the old figure")
+        self.assertEqual(image.imread(png).shape, (865, 1400, 4))
+        self.assertCountEqual(os.listdir(directory), ["shapes.png", "old.png"])
 
 
 if __name__ == "__main__":

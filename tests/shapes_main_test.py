@@ -110,6 +110,38 @@ class CliTest(absltest.TestCase):
             "--text_file=no/such.txt does not exist; give the path of a text file.",
         )
 
+    def test_a_png_name_of_another_kind(self):
+        self.assert_fails_with(
+            run_shapes(f"--text_file={self.text_file}", "--png=fig.txt"),
+            "--png=fig.txt does not end in .png; give a .png file name, e.g. --png=shapes.png.",
+        )
+
+    def test_a_png_that_is_a_directory(self):
+        directory = self.create_tempdir().full_path
+        self.assert_fails_with(
+            run_shapes(f"--text_file={self.text_file}", f"--png={directory}"),
+            f"--png={directory} is a directory; give a file name, e.g. "
+            f"--png={directory}/shapes.png.",
+        )
+        self.assertFalse(os.path.exists(directory + ".png"))
+
+    def test_a_png_where_nothing_can_be_written(self):
+        result = run_shapes(f"--text_file={self.text_file}", "--png=/proc/x.png")
+        self.assertEqual(result.returncode, 2)
+        self.assertRegex(
+            result.stderr,
+            r"^error: cannot use --png=/proc/x.png: nothing can be written in /proc \(.+\); "
+            r"choose another --png.\n$",
+        )
+        self.assertEqual(result.stdout, "")
+
+    def test_a_text_file_that_is_a_directory(self):
+        directory = self.create_tempdir().full_path
+        self.assert_fails_with(
+            run_shapes(f"--text_file={directory}"),
+            f"--text_file={directory} is a directory; give the path of a text file.",
+        )
+
     def test_empty_epoch(self):
         self.assert_fails_with(
             run_shapes(f"--text_file={self.text_file}", "--batch_size=5", "--num_steps=3"),

@@ -174,6 +174,11 @@ class BadInputTest(parameterized.TestCase):
             "pass --strategy=one_device.",
         ),
         (
+            "no_cpu_devices",
+            ["--strategy=mirrored", "--cpu_devices=0"],
+            "flag --cpu_devices=0: 0 is not a positive integer; see --help for the flags.",
+        ),
+        (
             "cpu_devices_not_dividing_the_batch",
             ["--strategy=mirrored", "--cpu_devices=3"],
             "batch_size 2 cannot be split into 3 equal blocks of rows, one per --cpu_devices "

@@ -12,7 +12,6 @@ flags describe.
 """
 
 import dataclasses
-import os
 import statistics
 
 from absl import flags
@@ -25,25 +24,42 @@ from ptb_rnn.training import history
 cli.define_config_flags()
 cli.define_run_flags()
 flags.DEFINE_list("configs", None, "Configs to measure (default: --config).")
-flags.DEFINE_integer("calls", 5, "Compiled calls per timing (each --windows_per_call windows).")
-flags.DEFINE_integer("repeats", 3, "Timings per measurement; the median is reported.")
-flags.DEFINE_integer("test_words", 82430, "Words of the batch_size-1 test stream (PTB's).")
-flags.DEFINE_integer("train_words", 929589, "Words of an epoch, for the predicted time (PTB's).")
-flags.DEFINE_integer("valid_words", 73760, "Validation words, for the predicted time (PTB's).")
+flags.DEFINE_integer(
+    "calls", 5, "Compiled calls per timing (each --windows_per_call windows).", lower_bound=1
+)
+flags.DEFINE_integer(
+    "repeats", 3, "Timings per measurement; the median is reported.", lower_bound=1
+)
+flags.DEFINE_integer(
+    "test_words",
+    82430,
+    "Words of the batch_size-1 test stream (PTB's); at least 2 (one read, one predicted).",
+    lower_bound=2,
+)
+flags.DEFINE_integer(
+    "train_words", 929589, "Words of an epoch, for the predicted time (PTB's).", lower_bound=1
+)
+flags.DEFINE_integer(
+    "valid_words", 73760, "Validation words, for the predicted time (PTB's).", lower_bound=1
+)
 flags.DEFINE_boolean(
     "jit_compile",
     None,
     "Compile every step with XLA, or none. Default: XLA, except training in mixed_bfloat16, "
     "whose matmuls run faster in oneDNN (precision.use_xla).",
 )
-flags.DEFINE_integer("matmul_size", 4096, "Side of the square matmul whose rate is reported.")
+flags.DEFINE_integer(
+    "matmul_size", 4096, "Side of the square matmul whose rate is reported.", lower_bound=1
+)
 flags.DEFINE_list(
     "compare",
     None,
     "Two settings A,B (e.g. softmax=dense,softmax=fused): time each config's training and "
     "validation with each, alternating, and print B/A.",
 )
-flags.DEFINE_integer("rounds", 5, "With --compare: alternating timings of each setting.")
+flags.DEFINE_integer(
+    "rounds", 5, "With --compare: alternating timings of each setting.", lower_bound=1
+)
 flags.DEFINE_string("json", None, "Also write the numbers to this JSON file.")
 FLAGS = flags.FLAGS
 
@@ -219,6 +235,8 @@ def bench_rows(measure, specs: dict, overrides: dict) -> list[dict]:
 
 def main(argv):
     del argv
+    if FLAGS.json is not None:
+        files.check_output(FLAGS.json, "--json", "bench.json")
     names = FLAGS.configs or [FLAGS.config]
     base = cli.spec_from_flags()
     base.check_computation()
@@ -246,8 +264,6 @@ def main(argv):
             "the benchmark runs on one device; to time what splitting the step over "
             "replicas costs there, pass --compare=strategy=one_device,strategy=mirrored."
         )
-    if FLAGS.json:
-        files.check_writable(os.path.dirname(FLAGS.json) or ".", "--json")
     # Imported once the input is known to be good (see cli.py).
     from ptb_rnn.bench import measure
 
@@ -268,7 +284,7 @@ def main(argv):
     else:
         report["configs"] = bench_rows(measure, specs, overrides)
         print(format_table(report))
-    if FLAGS.json:
+    if FLAGS.json is not None:
         files.write_json(FLAGS.json, report)
 
 

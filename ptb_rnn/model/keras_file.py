@@ -22,6 +22,7 @@ from ptb_rnn import files, reader
 CONFIG_ENTRY = "config.json"
 WEIGHTS_ENTRY = "model.weights.h5"
 REGISTERED_NAME = "ptb_rnn>LanguageModel"  # keras.saving's name for LanguageModel
+KERAS_SUFFIX = ".keras"  # keras.saving.load_model reads a model file by no other name
 
 TRAIN_ONE = (
     "pass --model=WORKDIR, the work directory of a finished training run (e.g. runs/small "
@@ -33,12 +34,18 @@ def find(model: str | None) -> str:
     """The model.keras file that --model names: the file itself, or WORKDIR/model.keras.
 
     Raises:
-      reader.DataError: there is no such file, or the work directory has no finished
-        model; the message says why and what to pass instead.
+      reader.DataError: there is no such file, it is not named *.keras, or the work
+        directory has no finished model; the message says why and what to pass instead.
     """
     if not model:
         raise reader.DataError(f"no --model given; {TRAIN_ONE}.")
     if os.path.isfile(model):
+        if not model.endswith(KERAS_SUFFIX):
+            renamed = os.path.splitext(model)[0] + KERAS_SUFFIX
+            raise reader.DataError(
+                f"--model={model} does not end in {KERAS_SUFFIX}, the only name under which "
+                f"Keras reads a model file; rename it, e.g. to {renamed}."
+            )
         return model
     if not os.path.isdir(model):
         raise reader.DataError(f"--model={model} does not exist; {TRAIN_ONE}.")

@@ -21,6 +21,7 @@ Importing this module registers LanguageModel and PTBModel with Keras, so that
 `keras.saving.load_model` reads a model.keras after it; `ptb_rnn.load_model` imports it.
 """
 
+import os
 import zipfile
 from collections.abc import Sequence
 
@@ -140,11 +141,20 @@ def load(path: str) -> LanguageModel:
     `keras_file.read_vocabulary` checks a file without TensorFlow; this is the rest.
 
     Raises:
-      reader.DataError: the file cannot be loaded, or holds another kind of model.
+      reader.DataError: the file cannot be loaded (it is gone or changed while being
+        read, e.g. by a training run started over with --restart, or it is damaged), or
+        holds another kind of model.
     """
+    before = _stamp(path)
     try:
         loaded = keras.saving.load_model(path)
     except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as e:
+        if before is None or _stamp(path) != before:
+            raise reader.DataError(
+                f"{path} was removed or rewritten while it was being read (is a training run "
+                "rewriting its work directory, e.g. with --restart?); run the same command "
+                "again once the model is written."
+            ) from None
         raise reader.DataError(
             f"{path} cannot be loaded ({type(e).__name__}: {keras_file.first_line(e)}); it "
             "is damaged or was not written by ptb_rnn: train again, or pass another --model."
@@ -155,3 +165,13 @@ def load(path: str) -> LanguageModel:
             "model.keras of a training run as --model."
         )
     return loaded
+
+
+def _stamp(path: str) -> tuple[int, int, int] | None:
+    """Which file path is and which version of it (inode, size, modification time), or
+    None if there is none: training replaces model.keras by renaming a new file onto it."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns

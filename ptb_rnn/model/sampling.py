@@ -1,17 +1,21 @@
 """Writing text with a trained model: read a prime, then draw one word at a time.
 
     options = Sampling(num_words=50, temperature=0.8, top_k=40, seed=1)
-    for words in sample(lm, ["the", "company", "said"], options):
+    for words in samples(lm, ["the", "company", "said"], options):
         print(to_text(words))
 
-The prime is read from the zero state with the state carried from word to word, as the
-test protocol reads a text; then each drawn word is fed back in, the state carried on.
-Several samples are drawn side by side, one batch row each.
+The prime is read once, from the zero state with the state carried from word to word, as
+the test protocol reads a text; every sample starts from the state after it, and each
+drawn word is fed back in, the state carried on.
+Several samples are drawn side by side, one batch row each, at most ROWS_PER_BATCH at a
+time: `samples` yields each batch's samples once they are drawn, so that the memory does
+not grow with num_samples and a caller can print each sample as it comes.
 
 How a word is drawn from the model's next-word distribution p:
 
   temperature  p^(1/temperature), renormalised: below 1 sharper, above 1 flatter;
-               0 takes the most likely word (greedy), with no randomness.
+               0 takes the most likely word (greedy), with no randomness; a tiny
+               temperature (1e-310) comes to the same.
   top_k        only the top_k most likely words can be drawn (ties with the k-th too);
                0: any word. 1 is greedy.
   seed         numpy's Generator(seed) draws: the same model, prime, options and seed
@@ -32,13 +36,17 @@ check a prime before TensorFlow starts.
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from ptb_rnn import reader
 from ptb_rnn.config import ConfigError
 from ptb_rnn.model import keras_file
+
+# Samples drawn side by side at most (a batch); more are drawn batch after batch. Each row
+# holds a few float64 copies of a (vocab_size,) distribution: about 100 MB for PTB's.
+ROWS_PER_BATCH = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,27 +122,37 @@ def draw(log_probs: np.ndarray, sampling: Sampling, rng: np.random.Generator) ->
     """
     if sampling.greedy:
         return np.argmax(log_probs, axis=-1)
-    scaled = log_probs.astype(np.float64) / sampling.temperature
+    log_probs = log_probs.astype(np.float64)
+    # The most likely word's log-probability is subtracted before dividing: a tiny
+    # temperature then sends every other word to -inf (greedy), where dividing first sent
+    # them all there (a NaN).
+    with np.errstate(over="ignore"):
+        scaled = (log_probs - log_probs.max(axis=-1, keepdims=True)) / sampling.temperature
     if 0 < sampling.top_k < scaled.shape[-1]:
         kth_largest = np.partition(scaled, -sampling.top_k, axis=-1)[:, -sampling.top_k]
         scaled = np.where(scaled >= kth_largest[:, np.newaxis], scaled, -np.inf)
-    probs = np.exp(scaled - scaled.max(axis=-1, keepdims=True))  # unnormalised
+    probs = np.exp(scaled)  # unnormalised; the most likely word's is 1
     cumulative = np.cumsum(probs, axis=-1)
     # u in (0, total]: the first word whose cumulative mass reaches u has a mass above 0.
     u = (1.0 - rng.random(len(probs))) * cumulative[:, -1]
     return (cumulative < u[:, np.newaxis]).sum(axis=-1)
 
 
-def sample(language_model, prime: Sequence[str], sampling: Sampling) -> list[list[str]]:
+def samples(language_model, prime: Sequence[str], sampling: Sampling) -> Iterator[list[str]]:
     """Reads the prime, then draws sampling.num_words words, for each of num_samples rows.
+
+    The prime is read once, at batch size 1; the rows are drawn ROWS_PER_BATCH at a
+    time from the state after it. The draws come from one generator seeded once, so the
+    same seed gives the same samples.
 
     Args:
       language_model: a `language_model.LanguageModel`.
       prime: words to start from; empty: the start of a sentence (`<eos>`).
       sampling: how many words and samples, and how they are drawn.
 
-    Returns:
-      num_samples lists of num_words drawn words (the prime not included).
+    Yields:
+      num_samples lists of num_words drawn words (the prime not included), each batch's
+      once it is drawn.
 
     Raises:
       reader.DataError: a prime word is outside the vocabulary.
@@ -143,15 +161,29 @@ def sample(language_model, prime: Sequence[str], sampling: Sampling) -> list[lis
     check_prime(prime, vocabulary)
     rng = np.random.default_rng(sampling.seed)
     prime_ids = language_model.words_to_ids(list(prime) or [reader.EOS])
-    inputs = np.tile(prime_ids, (sampling.num_samples, 1))  # (num_samples, len(prime))
-    state = language_model.zero_state(sampling.num_samples)
-    drawn = []
-    for _ in range(sampling.num_words):
-        log_probs, state = language_model.log_probs(inputs, state)  # (rows, steps, vocab_size)
-        next_ids = draw(log_probs[:, -1, : len(vocabulary)].numpy(), sampling, rng)
-        drawn.append(next_ids)
-        inputs = next_ids[:, np.newaxis].astype(np.int32)  # (num_samples, 1): fed back in
-    return [language_model.ids_to_words(row) for row in np.stack(drawn, axis=1)]
+    log_probs, state = language_model.log_probs(
+        prime_ids[np.newaxis], language_model.zero_state(1)
+    )  # (1, len(prime), vocab_size)
+    after_prime = log_probs[:, -1, : len(vocabulary)].numpy()  # (1, len(vocabulary))
+    state_after_prime = [(h.numpy(), c.numpy()) for h, c in state]  # each (1, hidden_size)
+    for first_row in range(0, sampling.num_samples, ROWS_PER_BATCH):
+        rows = min(ROWS_PER_BATCH, sampling.num_samples - first_row)
+        next_log_probs = np.repeat(after_prime, rows, axis=0)  # (rows, len(vocabulary))
+        state = tuple((np.repeat(h, rows, 0), np.repeat(c, rows, 0)) for h, c in state_after_prime)
+        drawn = []
+        for i in range(sampling.num_words):
+            drawn.append(draw(next_log_probs, sampling, rng))
+            if i + 1 < sampling.num_words:
+                inputs = drawn[-1][:, np.newaxis].astype(np.int32)  # (rows, 1): fed back in
+                log_probs, state = language_model.log_probs(inputs, state)  # (rows, 1, vocab)
+                next_log_probs = log_probs[:, -1, : len(vocabulary)].numpy()
+        for row in np.stack(drawn, axis=1):
+            yield language_model.ids_to_words(row)
+
+
+def sample(language_model, prime: Sequence[str], sampling: Sampling) -> list[list[str]]:
+    """All of `samples`, as a list."""
+    return list(samples(language_model, prime, sampling))
 
 
 def to_text(words: Sequence[str]) -> str:

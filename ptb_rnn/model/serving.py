@@ -31,6 +31,7 @@ import shutil
 import keras
 import tensorflow as tf
 
+from ptb_rnn import files
 from ptb_rnn.model.language_model import LanguageModel
 
 
@@ -85,8 +86,7 @@ def export(language_model: LanguageModel, directory: str) -> None:
         lambda: {"words": tf.constant(language_model.vocabulary, tf.string)},
         input_signature=[],
     )
-    parent, name = os.path.split(os.path.abspath(directory))
-    staging = os.path.join(parent, f".tmp-{os.getpid()}-{name}")
+    staging = files.staging_path(directory)
     try:
         archive.write_out(staging, verbose=False)
         os.replace(staging, directory)  # onto an empty directory, or none

@@ -62,11 +62,7 @@ def stream_from_flags() -> tuple[np.ndarray, list[str], str]:
     if FLAGS.text_file is not None:
         if FLAGS.data_path is not None or FLAGS.ptb_dir is not None:
             raise reader.DataError("pass either --text_file or --data_path/--ptb_dir, not both.")
-        if not os.path.isfile(FLAGS.text_file):
-            raise reader.DataError(
-                f"--text_file={FLAGS.text_file} does not exist; give the path of a text file."
-            )
-        words = reader.read_words(FLAGS.text_file)
+        words = reader.read_text_file(FLAGS.text_file)
         word_to_id = reader.build_vocab(words)
         ids, _ = reader.words_to_ids(words, word_to_id)
         return ids, sorted(word_to_id, key=word_to_id.get), FLAGS.text_file
@@ -76,6 +72,18 @@ def stream_from_flags() -> tuple[np.ndarray, list[str], str]:
     else:
         source = "the PTB training split"
     return corpus.train, corpus.id_to_word, source
+
+
+def inputs_from_flags() -> list[tuple[str, str]]:
+    """The files the flags name to read, (flag, path): what --png must not overwrite."""
+    if FLAGS.text_file is not None:
+        return [("--text_file", reader.text_file_path(FLAGS.text_file))]
+    return [
+        (flag, os.path.join(directory, reader.split_filename(split)))
+        for flag, directory in (("--data_path", FLAGS.data_path), ("--ptb_dir", FLAGS.ptb_dir))
+        if directory is not None
+        for split in reader.SPLITS
+    ]
 
 
 def check_output_flags() -> int | None:
@@ -91,9 +99,11 @@ def check_output_flags() -> int | None:
             "--format=html writes a page to a file; give --output=FILE, e.g. --output=shapes.html."
         )
     if FLAGS.output is not None:
-        files.check_writable_file(FLAGS.output, "--output", EXAMPLE_FILES[FLAGS.format])
+        files.check_output(
+            FLAGS.output, "--output", EXAMPLE_FILES[FLAGS.format], inputs_from_flags()
+        )
     if FLAGS.png is not None:
-        files.check_writable_file(FLAGS.png, "--png", "shapes.png")
+        files.check_output(FLAGS.png, "--png", "shapes.png", inputs_from_flags(), suffix=".png")
     if FLAGS.format != "html":
         return FLAGS.words
     if FLAGS.words is not None and FLAGS.words > page.MAX_WORDS:

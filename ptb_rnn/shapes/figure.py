@@ -35,7 +35,7 @@ def draw(description: dict, path: str) -> None:
     _draw_numbers(fig.add_subplot(grid[2, 1]), d)
     fig.tight_layout()
     with files.atomic_path(path) as temporary:
-        fig.savefig(temporary, dpi=100)
+        fig.savefig(temporary, dpi=100, format="png")
 
 
 def _colour(i: int) -> str:
