@@ -11,6 +11,7 @@ the whole split (the tutorial's protocol), each setting at its picked learning r
 """
 
 import numpy as np
+from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from ptb_rnn import files
@@ -192,6 +193,7 @@ def plot_speeds(by_sweep: dict, measured: dict, path: str, title: str) -> None:
         axes.set_xscale("log")
         axes.set_yscale("log")
         axes.set_xticks(xs, [str(x) for x in xs])
+        axes.xaxis.set_minor_formatter(ticker.NullFormatter())
         axes.set_xlabel(SWEEP_TITLES[sweep].format(_fixed(settings, sweep)))
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize=8)
@@ -237,6 +239,7 @@ def plot_learning(by_sweep: dict, searches: list[Search], path: str, x: str, tit
         axes.set_title(SWEEP_TITLES[sweep].format(_fixed(settings, sweep)) + " sweep")
         axes.set_yscale("log")
         axes.set_yticks(PERPLEXITY_TICKS, [str(tick) for tick in PERPLEXITY_TICKS])
+        axes.yaxis.set_minor_formatter(ticker.NullFormatter())
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize=8, title="batch_size x num_steps")
     panels[0].set_ylabel("validation perplexity (batch size 1, state carried)")
