@@ -1,5 +1,5 @@
 # make train | train-2workers | test | data | lint | shapes | shapes-html | experiments |
-# experiments-full | bench | sample | evaluate
+# experiments-full | experiments-layout | bench | sample | evaluate
 # Variables: CONFIG (small|medium|large|test), PTB_DIR (original PTB files, offline),
 # DATA_PATH (any corpus in the tutorial's layout), DATA_DIR (TFDS data), WORKDIR, FLAGS.
 
@@ -43,7 +43,7 @@ NUM_SAMPLES ?= 3
 TEXT ?= $(if $(DATA_PATH),$(DATA_PATH)/ptb.test.txt,$(if $(PTB_DIR),$(PTB_DIR)/ptb.test.txt))
 
 .PHONY: install data train train-2workers test lint format shapes shapes-html experiments \
-	experiments-full bench sample evaluate
+	experiments-full experiments-layout bench sample evaluate
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -95,6 +95,12 @@ experiments: install
 # stopped). Then, with nothing else running: make experiments-full FLAGS="--notrain --measure_speeds"
 experiments-full: install
 	$(PYTHON) -m ptb_rnn.experiments --full --config=$(CONFIG) $(DATA_FLAGS) --output_dir=results $(FLAGS)
+
+# Batch size against time steps (about an hour; continues where it stopped). Then, with
+# nothing else running: make experiments-layout FLAGS="--notrain --measure_speeds"
+experiments-layout: install
+	$(PYTHON) -m ptb_rnn.experiments --study=layout --config=$(CONFIG) $(DATA_FLAGS) \
+		--output_dir=results $(FLAGS)
 
 bench: install
 	$(PYTHON) -m ptb_rnn.bench --configs=$(BENCH_CONFIGS) --json=results/bench.json $(FLAGS)

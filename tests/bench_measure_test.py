@@ -34,6 +34,13 @@ class WindowMatmulsTest(absltest.TestCase):
         model = PTBModel(config).build_for(1)
         self.assertEqual(flops, 3 * model.forward_flops_per_word() * words)
 
+    def test_products_of_the_same_shape_all_count(self):
+        # num_steps 1: the input projection and the recurrent product are both [20, 2] x
+        # [2, 8], the input gradient and the gradient into h both [20, 8] x [8, 2].
+        matmuls = measure.window_matmuls(get_config("test", num_steps=1))
+        self.assertEqual(matmuls[20, 2, 8], 2)
+        self.assertEqual(matmuls[20, 8, 2], 2)
+
     def test_roof_is_the_sum_of_the_matmuls_times(self):
         config = helpers.tiny_config()
         roof = measure.matmul_roof(config, "mixed_bfloat16")

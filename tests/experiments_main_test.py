@@ -92,6 +92,54 @@ class FullScaleTest(absltest.TestCase):
         self.assertIn("| stateless_one_step | 0 | 1 |", report)
 
 
+class LayoutStudyTest(absltest.TestCase):
+    def test_one_setting_trained_timed_and_reported(self):
+        tmp = self.create_tempdir().full_path
+        corpus = helpers.random_corpus(os.path.join(tmp, "corpus"), 200, 30, 30)
+        out = os.path.join(tmp, "out")
+        # --batch_size=4: both learning sweeps are the one setting 4 x 2; its grid's
+        # middle rate is the pick (0.001 hardly moves the weights, 5 overshoots).
+        study = [
+            "--study=layout",
+            "--config=test",
+            "--vocab_size=31",
+            "--batch_size=4",
+            f"--data_path={corpus}",
+            f"--output_dir={out}",
+            "--train_fraction=0.5",
+            "--layout_batch_sizes=4",
+            "--layout_num_steps=2",
+            "--learning_rates=0.001,0.05,5",
+            "--curve_points_per_epoch=2",
+            "--speed_batch_sizes=1,4",
+            "--speed_num_steps=2",
+        ]
+        result = helpers.run_module("ptb_rnn.experiments", *study, "--measure_speeds", timeout=900)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        setting_dir = os.path.join(out, "layout", "batch_4_steps_2")
+        self.assertEqual(sorted(os.listdir(setting_dir)), ["lr_0.001", "lr_0.05", "lr_5"])
+        measured = files.read_json(os.path.join(out, "layout", "speeds.json"))
+        rows = [(row["batch_size"], row["num_steps"]) for row in measured["speeds"]]
+        self.assertEqual(rows, [(1, 2), (4, 2)])
+        self.assertTrue(all(len(row["words_per_second"]) == 5 for row in measured["speeds"]))
+        with open(os.path.join(out, "layout.md")) as f:
+            report = f.read()
+        self.assertIn("\n| 4 | 2 | 0.05 | inside | 0.001: ", report)
+        timing = f"Training times: each run's words at the median speed of its setting in {out}"
+        self.assertIn(timing, report)
+        for name in ("layout_speed.png", "layout_words.png", "layout_seconds.png"):
+            self.assertTrue(os.path.isfile(os.path.join(out, name)), name)
+
+        # The report again from the runs and speeds recorded: nothing trained or timed.
+        results = os.path.join(setting_dir, "lr_0.05", files.RESULTS_FILE)
+        mtime = os.path.getmtime(results)
+        result = helpers.run_module("ptb_rnn.experiments", *study, "--notrain")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(os.path.getmtime(results), mtime)
+        with open(os.path.join(out, "layout.md")) as f:
+            self.assertEqual(f.read(), report)
+
+
 class BadInputTest(absltest.TestCase):
     """Every input is checked before TensorFlow is imported: one line, exit code 2."""
 
@@ -116,7 +164,8 @@ class BadInputTest(absltest.TestCase):
             "--modes=tbptt,tbptt_k35": "error: train split: 152 words, needs at least 720 to "
             "fill one window of batch_size 20 x num_steps 35; give it more text, or decrease "
             "--batch_size or --num_steps.",
-            "--measure_speeds": "error: --measure_speeds applies only with --full.",
+            "--measure_speeds": "error: --measure_speeds applies only with --full or "
+            "--study=layout.",
             "--full": "error: --train_fraction does not apply with --full: all of PTB, 6 "
             "epochs, at the learning rate the grid picked.",
         }
@@ -127,6 +176,38 @@ class BadInputTest(absltest.TestCase):
                     *TINY,
                     f"--data_path={corpus}",
                     "--train_fraction=1",
+                    f"--output_dir={out}",
+                    flag,
+                )
+                self.assertEqual(result.returncode, 2)
+                self.assertEqual(result.stderr, message + "\n")
+                self.assertFalse(os.path.exists(out))
+
+    def test_bad_layout_flags_one_line_and_nothing_written(self):
+        tmp = self.create_tempdir().full_path
+        corpus = helpers.random_corpus(os.path.join(tmp, "corpus"), 20, 10, 30)
+        out = os.path.join(tmp, "out")
+        cases = {
+            "--layout_batch_sizes=": "error: cannot read --layout_batch_sizes=; give whole "
+            "numbers above 0 separated by commas, e.g. 1,4,20.",
+            "--speed_batch_sizes=1,0": "error: cannot read --speed_batch_sizes=1,0; give whole "
+            "numbers above 0 separated by commas, e.g. 1,4,20.",
+            "--layout_num_steps=-5": "error: cannot read --layout_num_steps=-5; give whole "
+            "numbers above 0 separated by commas, e.g. 1,4,20.",
+            "--train_fraction=1.5": "error: --train_fraction must be in (0, 1], got 1.5.",
+            "--train_fraction=0": "error: --train_fraction must be in (0, 1], got 0.0.",
+            "--noecho": "error: --echo does not apply with --study=layout.",
+            "--study=sizes": "error: flag --study=sizes: value should be one of <bptt|layout>; "
+            "see --help for the flags.",
+        }
+        for flag, message in cases.items():
+            with self.subTest(flag):
+                result = helpers.run_module(
+                    "ptb_rnn.experiments",
+                    "--study=layout",
+                    "--config=test",
+                    "--vocab_size=31",
+                    f"--data_path={corpus}",
                     f"--output_dir={out}",
                     flag,
                 )

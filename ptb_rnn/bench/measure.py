@@ -44,18 +44,19 @@ def window_matmuls(config: Config) -> dict[tuple[int, int, int], int]:
     backward ([B*T, V] x [V, H] and [H, B*T] x [B*T, V]). The embedding is a lookup.
     """
     b, t, h, v = config.batch_size, config.num_steps, config.hidden_size, config.vocab_size
+    # (shape, count) pairs, not a dict: two products can have the same shape (with
+    # num_steps 1, or batch_size x num_steps = hidden_size), and both count.
+    per_layer = [
+        ((b * t, h, 4 * h), 1),  # input projection
+        ((b, h, 4 * h), t),  # recurrent product, each step
+        ((b, 4 * h, h), t),  # gradient into h, each step
+        ((h, b * t, 4 * h), 2),  # kernel and recurrent kernel gradients
+        ((b * t, 4 * h, h), 1),  # input gradient
+    ]
+    softmax = [((b * t, h, v), 1), ((b * t, v, h), 1), ((h, b * t, v), 1)]
     counts: dict[tuple[int, int, int], int] = {}
-    per_layer = {
-        (b * t, h, 4 * h): 1,  # input projection
-        (b, h, 4 * h): t,  # recurrent product, each step
-        (b, 4 * h, h): t,  # gradient into h, each step
-        (h, b * t, 4 * h): 2,  # kernel and recurrent kernel gradients
-        (b * t, 4 * h, h): 1,  # input gradient
-    }
-    for shape, count in per_layer.items():
-        counts[shape] = counts.get(shape, 0) + count * config.num_layers
-    for shape in ((b * t, h, v), (b * t, v, h), (h, b * t, v)):
-        counts[shape] = counts.get(shape, 0) + 1
+    for shape, count in [(s, c * config.num_layers) for s, c in per_layer] + softmax:
+        counts[shape] = counts.get(shape, 0) + count
     return counts
 
 

@@ -28,11 +28,18 @@ gives the words and training minutes each took to reach perplexity 300, 200 and 
 Those runs take hours; their training minutes compare only at speeds measured with
 nothing else running (`--measure_speeds`, speeds.py).
 
+With `--study=layout`, a third experiment instead: what batch_size and num_steps each buy,
+training speed per setting and validation perplexity at equal words and at equal time
+(layout.py; `OUTPUT_DIR/layout.md`).
+
 plan.py      the grid's runs, each a RunSpec and a work directory (no TensorFlow)
 grid.py      trains or reads each run of the grid
 results.py   how each run ended, read from its work directory; each mode's pick
 speeds.py    training speed per window length, and the full-scale runs' time at it
 echo.py      the echo task: its streams, its runs, the perplexity of the answers
 report.py    experiments.md, full_scale.md and the learning curves
+layout.py    batch size against time steps (--study=layout): the settings, their runs,
+             the learning-rate grid that grows past its edge, the speeds per setting
+layout_report.py  layout.md and its PNGs
 __main__.py  the command line: python -m ptb_rnn.experiments --help
 """

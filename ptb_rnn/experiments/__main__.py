@@ -5,11 +5,15 @@
         [--output_dir=results]
     python -m ptb_rnn.experiments --full --ptb_dir=DIR [--modes=...] [--second_seed_modes=...]
         [--notrain] [--measure_speeds]
+    python -m ptb_rnn.experiments --study=layout --ptb_dir=DIR [--layout_batch_sizes=1,4,20,64]
+        [--layout_num_steps=1,5,20,35] [--notrain] [--measure_speeds]
 
 The config, data and run flags (--config, --seed, --windows_per_call...) are in
 ptb_rnn/cli.py; each mode sets its own truncation. Writes OUTPUT_DIR/experiments.md,
-OUTPUT_DIR/experiments_ptb.png and OUTPUT_DIR/runs/. Exits with 0 when the report is
-written, also if some runs diverged (they show as "diverged" in it).
+OUTPUT_DIR/experiments_ptb.png and OUTPUT_DIR/runs/; with --study=layout (batch size
+against time steps, layout.py), OUTPUT_DIR/layout.md, its PNGs and OUTPUT_DIR/layout/.
+Exits with 0 when the report is written, also if some runs diverged (they show as
+"diverged" in it).
 """
 
 import dataclasses
@@ -19,23 +23,45 @@ from absl import flags
 
 from ptb_rnn import cli, files, truncation
 from ptb_rnn.config import ConfigError
-from ptb_rnn.experiments import plan, results, speeds
+from ptb_rnn.experiments import layout, plan, results, speeds
 
 cli.define_config_flags()
 cli.define_run_flags()
 cli.define_data_flags()
+flags.DEFINE_enum(
+    "study",
+    "bptt",
+    ["bptt", "layout"],
+    "bptt: the training modes compared (why backpropagate through time?); layout: batch "
+    "size against time steps, their speed and what each learns (layout.py).",
+)
 flags.DEFINE_list("modes", list(truncation.MODES), "Training modes to compare on PTB.")
 flags.DEFINE_list(
     "learning_rates",
     ["0.5", "1", "2", "4", "8"],
     "Learning-rate grid, the same per mode: wide enough that no mode's pick on PTB sits at "
-    "its edge.",
+    "its edge. With --study=layout: each setting's first grid (default "
+    f"{','.join(f'{lr:g}' for lr in layout.START_LEARNING_RATES)}), extended while its pick "
+    "sits on an edge.",
 )
 flags.DEFINE_integer(
-    "epochs", 2, "Epochs per run (the learning rate is not decayed).", lower_bound=1
+    "epochs",
+    2,
+    "Epochs per run (the learning rate is not decayed). With --study=layout: default "
+    f"{layout.EPOCHS}.",
+    lower_bound=1,
 )
-flags.DEFINE_float("train_fraction", 0.1, "Train on this leading fraction of the training split.")
-flags.DEFINE_string("output_dir", "results", "Where experiments.md, the PNG and runs/ go.")
+flags.DEFINE_float(
+    "train_fraction",
+    0.1,
+    "Train on this leading fraction of the training split. With --study=layout: default "
+    f"{layout.TRAIN_FRACTION:g}.",
+)
+flags.DEFINE_string(
+    "output_dir",
+    "results",
+    "Where experiments.md, the PNG and runs/ go (--study=layout: layout.md, its PNGs, layout/).",
+)
 flags.DEFINE_boolean("echo", True, "Also run the synthetic echo task.")
 flags.DEFINE_boolean(
     "full",
@@ -48,20 +74,42 @@ flags.DEFINE_boolean(
 flags.DEFINE_boolean(
     "train",
     True,
-    "With --full: train the runs not finished yet; --notrain writes the report from those "
-    "that have finished (e.g. while others still train).",
+    "With --full or --study=layout: train the runs not finished yet; --notrain writes the "
+    "report from those that have finished (e.g. while others still train).",
 )
 flags.DEFINE_boolean(
     "measure_speeds",
     False,
     "With --full: time training at each window length the runs use, on this machine, and "
     "write OUTPUT_DIR/full/speeds.json; the report then gives every run's training time at "
-    "these speeds instead of its own clock. Run it with nothing else running.",
+    "these speeds instead of its own clock. With --study=layout: time every setting of "
+    "--speed_batch_sizes and --speed_num_steps, write OUTPUT_DIR/layout/speeds.json and time "
+    "the learning runs at those speeds. Run it with nothing else running.",
 )
 flags.DEFINE_list(
     "second_seed_modes",
     list(plan.SECOND_SEED_MODES),
     "With --full: the modes also run with seed 1, to compare with seed noise.",
+)
+flags.DEFINE_list(
+    "layout_batch_sizes",
+    [str(b) for b in layout.LEARNING_BATCH_SIZES],
+    "With --study=layout: the batch sizes trained, at the config's num_steps.",
+)
+flags.DEFINE_list(
+    "layout_num_steps",
+    [str(t) for t in layout.LEARNING_NUM_STEPS],
+    "With --study=layout: the window lengths trained, at the config's batch_size.",
+)
+flags.DEFINE_list(
+    "speed_batch_sizes",
+    [str(b) for b in layout.SPEED_BATCH_SIZES],
+    "With --study=layout --measure_speeds: the batch sizes timed, at the config's num_steps.",
+)
+flags.DEFINE_list(
+    "speed_num_steps",
+    [str(t) for t in layout.SPEED_NUM_STEPS],
+    "With --study=layout --measure_speeds: the window lengths timed, at the config's batch_size.",
 )
 FLAGS = flags.FLAGS
 
@@ -82,14 +130,31 @@ def parse_learning_rates(texts: list[str]) -> list[float]:
     return learning_rates
 
 
+def parse_sizes(texts: list[str], flag: str) -> list[int]:
+    """The values of a list flag of sizes (--layout_batch_sizes...) as whole numbers above 0."""
+    try:
+        sizes = [int(text) for text in texts]
+    except ValueError:
+        sizes = []
+    if not sizes or not all(size > 0 for size in sizes):
+        raise ConfigError(
+            f"cannot read --{flag}={','.join(texts)}; give whole numbers above 0 separated by "
+            "commas, e.g. 1,4,20."
+        )
+    return sizes
+
+
 def main(argv):
     """Checks every input, trains the runs not done before, and writes the report."""
     del argv
+    if FLAGS.study == "layout":
+        layout_study()
+        return
     learning_rates = parse_learning_rates(FLAGS.learning_rates)
     if not 0 < FLAGS.train_fraction <= 1:
         raise ConfigError(f"--train_fraction must be in (0, 1], got {FLAGS.train_fraction}.")
     if FLAGS.measure_speeds and not FLAGS.full:
-        raise ConfigError("--measure_speeds applies only with --full.")
+        raise ConfigError("--measure_speeds applies only with --full or --study=layout.")
     files.check_writable(FLAGS.output_dir, "--output_dir")
     base = cli.spec_from_flags()
     runs_dir = os.path.join(FLAGS.output_dir, "runs")
@@ -201,6 +266,104 @@ def full_scale(base, runs_dir: str) -> None:
     )
     path = os.path.join(FLAGS.output_dir, report.FULL_REPORT)
     report.write_full_report(path, runs, setup)
+    print(f"Wrote {path}")
+
+
+def layout_study() -> None:
+    """Trains the layout study's runs not done before, with --measure_speeds times every
+    setting, and writes layout.md and its PNGs."""
+    for name in ("full", "modes", "second_seed_modes", "echo"):
+        if FLAGS[name].present:
+            raise ConfigError(f"--{name} does not apply with --study=layout.")
+    sizes = {
+        name: parse_sizes(FLAGS[name].value, name)
+        for name in (
+            "layout_batch_sizes",
+            "layout_num_steps",
+            "speed_batch_sizes",
+            "speed_num_steps",
+        )
+    }
+    learning_rates = list(layout.START_LEARNING_RATES)
+    if FLAGS["learning_rates"].present:
+        learning_rates = parse_learning_rates(FLAGS.learning_rates)
+    train_fraction = layout.TRAIN_FRACTION
+    if FLAGS["train_fraction"].present:
+        train_fraction = FLAGS.train_fraction
+    if not 0 < train_fraction <= 1:
+        raise ConfigError(f"--train_fraction must be in (0, 1], got {train_fraction}.")
+    epochs = FLAGS.epochs if FLAGS["epochs"].present else layout.EPOCHS
+    files.check_writable(FLAGS.output_dir, "--output_dir")
+    base = cli.spec_from_flags()
+    if not FLAGS["curve_points_per_epoch"].present:
+        base = dataclasses.replace(base, curve_points_per_epoch=layout.CURVE_POINTS_PER_EPOCH)
+    learning = layout.sweeps(base.config, sizes["layout_batch_sizes"], sizes["layout_num_steps"])
+    timed = layout.sweeps(base.config, sizes["speed_batch_sizes"], sizes["speed_num_steps"])
+    layout_dir = os.path.join(FLAGS.output_dir, layout.LAYOUT_DIR)
+    speeds_path = os.path.join(layout_dir, speeds.SPEEDS_FILE)
+    measured = None if FLAGS.measure_speeds else layout.read_speeds(speeds_path)
+    corpus = cli.corpus_from_flags()
+    num_train = int(len(corpus.train) * train_fraction)
+    corpus = dataclasses.replace(corpus, train=corpus.train[:num_train])
+    settings = layout.unique_settings(learning)
+    for setting in settings:
+        point = layout.learning_point(base, setting, learning_rates[0], epochs, layout_dir)
+        point.spec.check(corpus)
+    for setting in layout.unique_settings(timed):
+        layout.setting_spec(base, setting).check_computation()
+    from ptb_rnn.experiments import layout_report  # TensorFlow, once the input is good
+
+    os.makedirs(FLAGS.output_dir, exist_ok=True)
+    searches = layout.run_searches(
+        base, settings, learning_rates, epochs, layout_dir, corpus if FLAGS.train else None
+    )
+    if FLAGS.measure_speeds:
+        measured = layout.measure_speeds(base, layout.unique_settings(timed), SPEED_ROUNDS)
+        files.write_json(speeds_path, measured)
+    if measured is None:
+        timing = (
+            "Training times: each run's own clock (its compiled calls only), comparable only "
+            "between runs that had the machine to themselves."
+        )
+    else:
+        searches = layout.retime_searches(searches, measured, len(corpus.train))
+        timing = (
+            f"Training times: each run's words at the median speed of its setting in "
+            f"{speeds_path} (measured by {layout.MEASURE_AGAIN} on "
+            f"{_machine(measured['machine'])}), so that they compare across runs."
+        )
+        layout_report.plot_speeds(
+            timed,
+            measured,
+            os.path.join(FLAGS.output_dir, layout_report.SPEED_PNG),
+            f"{FLAGS.config} model, training speed on {_machine(measured['machine'])}",
+        )
+    title = f"PTB, {FLAGS.config} model, {epochs} epoch(s) of {len(corpus.train)} words"
+    for x, name in layout_report.LEARNING_PNGS.items():
+        layout_report.plot_learning(
+            learning, searches, os.path.join(FLAGS.output_dir, name), x, title
+        )
+    finished = [run for search in searches for run in search.runs if not run.diverged]
+    machines = sorted({_machine(run.history.machine) for run in finished})
+    cost = (
+        f"As run, the {len(finished)} finished runs took "
+        f"{sum(run.history.wall_seconds for run in finished) / 3600:.2f} h in all."
+    )
+    setup = (
+        f"Setup: the {FLAGS.config} config, the first {len(corpus.train)} words of the training "
+        f"split ({train_fraction:g}), {epochs} epoch(s) at a constant learning rate for every "
+        "setting: the rate with the lowest final validation perplexity of a grid that starts "
+        f"at {{{', '.join(f'{lr:g}' for lr in learning_rates)}}} and grows by a factor "
+        f"{layout.GRID_FACTOR:g} beyond the edge its pick sits on (diverged runs count as the "
+        f"worst; at most {layout.MAX_EXTENSIONS} rates added). Validation perplexity at batch "
+        "size 1, the state carried, "
+        f"{base.curve_points_per_epoch} times an epoch. Seed {base.seed}. Machine: "
+        f"{'; '.join(machines) or 'none yet'}. Command: python -m ptb_rnn.experiments "
+        "--study=layout --ptb_dir=DIR.\n\n"
+        f"{timing} {cost}"
+    )
+    path = os.path.join(FLAGS.output_dir, layout_report.REPORT)
+    layout_report.write_report(path, timed, searches, measured, setup)
     print(f"Wrote {path}")
 
 

@@ -52,29 +52,24 @@ def measure(specs: list[RunSpec], rounds: int) -> dict:
 
     Args:
       specs: the runs to time, at least one.
-      rounds: timings of each kind; round r times every kind before round r + 1 starts,
-        so that a drift of the machine's speed affects all kinds alike.
+      rounds: timings of each kind (see `time_in_alternation`).
 
     Returns:
       The speeds.json dict.
     """
-    from ptb_rnn.bench import measure as bench  # TensorFlow
-
     base = specs[0]
-    timers = {}
-    for k, carry_state in sorted({kind for spec in specs for kind in window_kinds(spec)}):
-        spec = dataclasses.replace(
-            base,
-            config=dataclasses.replace(base.config, num_steps=k),
-            truncation=Truncation(carry_state=carry_state),
-        )
-        words_per_call = spec.windows_per_call * spec.config.batch_size * k
-        calls = max(1, round(WORDS_PER_TIMING / words_per_call))
-        timers[k, carry_state] = bench.Timer(spec, calls, timed=("train",))
-    timings = {kind: [] for kind in timers}
-    for _ in range(rounds):
-        for kind, timer in timers.items():
-            timings[kind].append(timer.words_per_second("train"))
+    kinds = sorted({kind for spec in specs for kind in window_kinds(spec)})
+    timings = time_in_alternation(
+        {
+            (k, carry_state): dataclasses.replace(
+                base,
+                config=dataclasses.replace(base.config, num_steps=k),
+                truncation=Truncation(carry_state=carry_state),
+            )
+            for k, carry_state in kinds
+        },
+        rounds,
+    )
     return {
         "machine": machine_description(),
         "speeds": [
@@ -82,6 +77,34 @@ def measure(specs: list[RunSpec], rounds: int) -> dict:
             for (k, carry_state), rates in timings.items()
         ],
     }
+
+
+def time_in_alternation(specs: dict, rounds: int) -> dict:
+    """Training words/s of each run, timed by `bench.measure.Timer` on this machine.
+
+    Every run gets its own model and compiled step (built, and compiled, before any
+    timing starts); each timing trains about WORDS_PER_TIMING words (at least one call).
+
+    Args:
+      specs: {key: the run to time}.
+      rounds: timings of each run; round r times every run, in the order given, before
+        round r + 1 starts, so that a drift of the machine's speed affects all alike.
+
+    Returns:
+      {key: [words/s of each round]}, in the order of specs.
+    """
+    from ptb_rnn.bench import measure as bench  # TensorFlow
+
+    timers = {}
+    for key, spec in specs.items():
+        words_per_call = spec.windows_per_call * spec.config.batch_size * spec.config.num_steps
+        calls = max(1, round(WORDS_PER_TIMING / words_per_call))
+        timers[key] = bench.Timer(spec, calls, timed=("train",))
+    timings = {key: [] for key in timers}
+    for _ in range(rounds):
+        for key, timer in timers.items():
+            timings[key].append(timer.words_per_second("train"))
+    return timings
 
 
 def read(path: str) -> dict | None:
