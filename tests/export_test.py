@@ -24,11 +24,14 @@ class ExportCliTest(absltest.TestCase):
         )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertTrue(os.path.isfile(os.path.join(self.output, "saved_model.pb")))
+        self.assertTrue(os.path.isfile(os.path.join(self.output, "model.tflite")))
+        self.assertTrue(os.path.isfile(os.path.join(self.output, "vocabulary.txt")))
         self.assertEqual(os.listdir(os.path.dirname(self.output)), ["saved_model"])
         self.assertEqual(
             result.stdout,
             f"SavedModel of {self.model} written to {self.output}: signatures step, step_ids, "
-            "initial_state, vocabulary (see ptb_rnn/model/serving.py).\n",
+            "initial_state, vocabulary; with model.tflite (signature step_one) and "
+            "vocabulary.txt (see ptb_rnn/model/serving.py).\n",
         )
 
     def assert_one_line_and_exit_2(self, flags, expected):
