@@ -1,6 +1,8 @@
 """The export command, run as a user runs it: a SavedModel directory, one-line errors."""
 
+import json
 import os
+import zipfile
 
 import helpers
 from absl.testing import absltest
@@ -77,6 +79,21 @@ class ExportCliTest(absltest.TestCase):
             [f"--model={self.model}", f"--output={self.output}"],
             f"{self.model} is not a model.keras file, or it is damaged (File is not a zip "
             "file); train again, or pass another --model.",
+        )
+
+    def test_a_model_whose_vocabulary_was_edited(self):
+        with zipfile.ZipFile(self.model) as archive:
+            entries = {name: archive.read(name) for name in archive.namelist()}
+        config = json.loads(entries["config.json"])
+        config["config"]["vocabulary"] = ["<eos>", "a", "a"]
+        entries["config.json"] = json.dumps(config).encode()
+        with zipfile.ZipFile(self.model, "w") as archive:
+            for name, data in entries.items():
+                archive.writestr(name, data)
+        self.assert_one_line_and_exit_2(
+            [f"--model={self.model}", f"--output={self.output}"],
+            f"{self.model} is damaged (the vocabulary lists 'a' more than once); train again, "
+            "or pass another --model.",
         )
 
 
