@@ -16,7 +16,7 @@ log_probs[b, t, w] is log p(word w follows words[b, :t + 1] and the state given)
 h*, c* returned are the state after the last word. `step` is also `serving_default`.
 Words go through the model's table (`LanguageModel.table`, tracked explicitly so that
 the SavedModel holds it): a word outside the vocabulary is read as `<unk>` (a model whose
-vocabulary has no `<unk>` fails on it).
+vocabulary has no `<unk>` refuses it, below).
 
 Loading needs TensorFlow only, not this package:
 
@@ -26,8 +26,8 @@ Loading needs TensorFlow only, not this package:
 
 `step` and `step_ids` refuse, in the caller's process (tf.errors.InvalidArgumentError), a
 state whose batch size is not the words' (TensorFlow would broadcast it), an id outside
-[0, number of words) (Keras's embedding would wrap -1 to the last row and clip the
-others), and, in a vocabulary without `<unk>`, a word outside it.
+[0, number of words) (Keras's embedding would read -1 as the last row), and, in a
+vocabulary without `<unk>`, a word outside it.
 
 The directory also holds two files for a phone or a browser, where TensorFlow itself is
 not available:
