@@ -43,7 +43,8 @@ TFLite runtime of a phone does not have); a window of one word at a fixed batch 
 one unrolled step (lstm.py). A mixed_bfloat16 model's TFLite model computes in float32
 (TFLite has no bfloat16 matmul): the same weights, log-probabilities to about 3 digits.
 The words are looked up by the caller (TFLite has no builtin string table); the TFLite
-model does not check its ids.
+model does not check its ids (it reads -1 as the last row; vocab_size or more fails in
+its GATHER).
 """
 
 import os
