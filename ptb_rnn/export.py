@@ -12,6 +12,9 @@ model.keras file. --output must not exist, or be an empty directory. The signatu
     vocabulary() -> {words}
 
 Loading it needs TensorFlow only: `tf.saved_model.load(DIR).signatures["step"]`.
+For a phone or a browser, the directory also holds model.tflite (TFLite builtin ops only,
+one word per call at batch size 1, the state in and out) and vocabulary.txt (the words in
+id order, one per line).
 
 The SavedModel is written beside --output under .tmp-PID-NAME and renamed into place; one
 left by an export that was killed is removed by the next. Of two exports racing to one
@@ -85,7 +88,8 @@ def main(argv):
     write(language_model.load(path), FLAGS.output)
     print(
         f"SavedModel of {path} written to {FLAGS.output}: signatures step, step_ids, "
-        "initial_state, vocabulary (see ptb_rnn/model/serving.py)."
+        "initial_state, vocabulary; with model.tflite (signature step_one) and "
+        "vocabulary.txt (see ptb_rnn/model/serving.py)."
     )
 
 

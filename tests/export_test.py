@@ -1,8 +1,10 @@
 """The export command, run as a user runs it: a SavedModel directory, one-line errors."""
 
+import json
 import os
 import subprocess
 import sys
+import zipfile
 
 import helpers
 from absl.testing import absltest
@@ -28,11 +30,14 @@ class ExportCliTest(absltest.TestCase):
         )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertTrue(os.path.isfile(os.path.join(self.output, "saved_model.pb")))
+        self.assertTrue(os.path.isfile(os.path.join(self.output, "model.tflite")))
+        self.assertTrue(os.path.isfile(os.path.join(self.output, "vocabulary.txt")))
         self.assertEqual(os.listdir(os.path.dirname(self.output)), ["saved_model"])
         self.assertEqual(
             result.stdout,
             f"SavedModel of {self.model} written to {self.output}: signatures step, step_ids, "
-            "initial_state, vocabulary (see ptb_rnn/model/serving.py).\n",
+            "initial_state, vocabulary; with model.tflite (signature step_one) and "
+            "vocabulary.txt (see ptb_rnn/model/serving.py).\n",
         )
 
     def test_removes_what_a_killed_export_left(self):
@@ -107,6 +112,21 @@ class ExportCliTest(absltest.TestCase):
             [f"--model={self.model}", f"--output={self.output}"],
             f"{self.model} is not a model.keras file, or it is damaged (File is not a zip "
             "file); train again, or pass another --model.",
+        )
+
+    def test_a_model_whose_vocabulary_was_edited(self):
+        with zipfile.ZipFile(self.model) as archive:
+            entries = {name: archive.read(name) for name in archive.namelist()}
+        config = json.loads(entries["config.json"])
+        config["config"]["vocabulary"] = ["<eos>", "a", "a"]
+        entries["config.json"] = json.dumps(config).encode()
+        with zipfile.ZipFile(self.model, "w") as archive:
+            for name, data in entries.items():
+                archive.writestr(name, data)
+        self.assert_one_line_and_exit_2(
+            [f"--model={self.model}", f"--output={self.output}"],
+            f"{self.model} is damaged (the vocabulary lists 'a' more than once); train again, "
+            "or pass another --model.",
         )
 
 

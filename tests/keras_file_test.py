@@ -1,5 +1,6 @@
 """Where --model points and whether the file is sound, checked without TensorFlow."""
 
+import dataclasses
 import json
 import os
 import zipfile
@@ -7,6 +8,7 @@ import zipfile
 from absl.testing import absltest
 
 from ptb_rnn import reader
+from ptb_rnn.config import get_config
 from ptb_rnn.model import keras_file
 
 VOCABULARY = ["<eos>", "the", "<unk>", "cat"]
@@ -17,14 +19,33 @@ TRAIN_ONE = (
 AGAIN = "train again, or pass another --model."
 
 
+def network_entry(**changes):
+    """config.json's entry of a PTBModel: the small config with 4 words, float32; changes
+    replace the config's fields (or, for fused_lstm, fused_softmax, precision, those)."""
+    options = {"fused_lstm": True, "fused_softmax": False, "precision": "float32"}
+    fields = {**dataclasses.asdict(get_config("small", vocab_size=4))}
+    for name, value in changes.items():
+        (options if name in options else fields)[name] = value
+    return {"class_name": "PTBModel", "config": {"config": fields, **options}}
+
+
+def model_config(vocabulary=VOCABULARY, network=None, **recorded):
+    """config.json of a LanguageModel; recorded: e.g. vocabulary_size=4."""
+    return {
+        "class_name": "LanguageModel",
+        "registered_name": "ptb_rnn>LanguageModel",
+        "config": {
+            "network": network_entry() if network is None else network,
+            "vocabulary": vocabulary,
+            **recorded,
+        },
+    }
+
+
 def write_model_file(path, config=None, entries=("config.json", "model.weights.h5")):
     """A zip archive laid out as a model.keras file (stored, not compressed)."""
     if config is None:
-        config = {
-            "class_name": "LanguageModel",
-            "registered_name": "ptb_rnn>LanguageModel",
-            "config": {"vocabulary": VOCABULARY},
-        }
+        config = model_config()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("metadata.json", "{}")
         if "config.json" in entries:
@@ -153,6 +174,89 @@ class ReadVocabularyTest(absltest.TestCase):
 
     def test_unreadable(self):
         self.assert_refused(f"cannot read {self.path} (No such file or directory); {AGAIN}")
+
+
+class EditedModelFileTest(absltest.TestCase):
+    """config.json edited into a model that cannot run as trained: refused before loading."""
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.create_tempdir().full_path, "model.keras")
+
+    def assert_refused(self, config, problem):
+        write_model_file(self.path, config)
+        with self.assertRaises(reader.DataError) as raised:
+            keras_file.read_vocabulary(self.path)
+        self.assertEqual(str(raised.exception), f"{self.path} is damaged ({problem}); {AGAIN}")
+
+    def test_the_recorded_size_is_accepted(self):
+        write_model_file(self.path, model_config(vocabulary_size=4))
+        self.assertEqual(keras_file.read_vocabulary(self.path), VOCABULARY)
+
+    def test_a_file_that_records_no_size_is_accepted(self):
+        # As written before the size was recorded: 3 words of a 4-word softmax.
+        write_model_file(self.path, model_config(VOCABULARY[:3]))
+        self.assertEqual(keras_file.read_vocabulary(self.path), VOCABULARY[:3])
+
+    def test_a_vocabulary_cut_shorter(self):
+        self.assert_refused(
+            model_config(VOCABULARY[:3], vocabulary_size=4),
+            "the vocabulary has 3 words and the model was trained with 4",
+        )
+
+    def test_a_word_listed_twice(self):
+        self.assert_refused(
+            model_config(["<eos>", "the", "the", "cat"]),
+            "the vocabulary lists 'the' more than once",
+        )
+
+    def test_more_words_than_vocab_size(self):
+        self.assert_refused(
+            model_config([*VOCABULARY, "dog"]),
+            "the vocabulary's 5 words do not fit a softmax over vocab_size 4",
+        )
+
+    def test_a_vocabulary_without_eos(self):
+        self.assert_refused(
+            model_config(["the", "<unk>", "cat"]),
+            "the vocabulary has no <eos>, the word of every line end",
+        )
+
+    def test_an_unknown_precision(self):
+        self.assert_refused(
+            model_config(network=network_entry(precision="float64")),
+            "its config: precision must be one of float32, mixed_bfloat16, got 'float64'",
+        )
+
+    def test_mixed_bfloat16_without_the_fused_lstm(self):
+        network = network_entry(precision="mixed_bfloat16", fused_lstm=False)
+        self.assert_refused(
+            model_config(network=network),
+            "its config: precision mixed_bfloat16 needs the fused LSTM",
+        )
+
+    def test_a_value_config_refuses(self):
+        self.assert_refused(
+            model_config(network=network_entry(keep_prob=2.0)),
+            "its config: keep_prob must be in (0, 1], got 2.0",
+        )
+
+    def test_a_whole_number_that_is_not_one(self):
+        self.assert_refused(
+            model_config(network=network_entry(hidden_size=6.5)),
+            "its config's hidden_size is 6.5, not a whole number",
+        )
+
+    def test_a_field_config_does_not_have(self):
+        self.assert_refused(
+            model_config(network=network_entry(forget_bias=1.0)),
+            "its config has fields forget_bias, which Config does not",
+        )
+
+    def test_a_network_without_config(self):
+        self.assert_refused(
+            model_config(network={"class_name": "PTBModel"}), "it has no network config"
+        )
 
 
 class WordsTest(absltest.TestCase):

@@ -57,6 +57,11 @@ class WordsToIdsTest(tf.test.TestCase):
         lm = tiny_language_model(["<eos>", "a", "b"])
         self.assertEqual(lm.ids_to_words(np.array([[2, 0, 1]])), ["b", "<eos>", "a"])
 
+    def test_a_word_listed_twice_is_refused(self):
+        with self.assertRaises(reader.DataError) as raised:
+            tiny_language_model(["<eos>", "a", "b", "a"])
+        self.assertEqual(str(raised.exception), "the vocabulary lists 'a' more than once.")
+
     def test_more_words_than_the_softmax_has_outputs(self):
         with self.assertRaisesRegex(ValueError, "21 words do not fit a softmax over vocab_size 20"):
             tiny_language_model([f"w{i}" for i in range(21)])
@@ -107,6 +112,28 @@ class SaveLoadTest(tf.test.TestCase):
         self.assertEqual(reloaded.precision, "mixed_bfloat16")
         self.assertIsInstance(reloaded.lstm_layers[0], FusedLSTM)
 
+    def test_the_file_records_the_vocabulary_size(self):
+        with zipfile.ZipFile(self.path) as archive:
+            config = json.loads(archive.read("config.json"))
+        self.assertEqual(config["config"]["vocabulary_size"], 20)
+
+    def test_load_refuses_a_vocabulary_cut_shorter(self):
+        with zipfile.ZipFile(self.path) as archive:
+            entries = {name: archive.read(name) for name in archive.namelist()}
+        config = json.loads(entries["config.json"])
+        config["config"]["vocabulary"] = self.vocabulary[:10] + ["<eos>"]
+        entries["config.json"] = json.dumps(config).encode()
+        with zipfile.ZipFile(self.path, "w") as archive:
+            for name, data in entries.items():
+                archive.writestr(name, data)
+        with self.assertRaises(reader.DataError) as raised:
+            language_model.load(self.path)
+        self.assertEqual(
+            str(raised.exception),
+            f"{self.path} is damaged (the vocabulary has 11 words and the model was trained "
+            "with 20); train again, or pass another --model.",
+        )
+
     def test_load_refuses_another_kind_of_model(self):
         other = os.path.join(self.get_temp_dir(), "other.keras")
         keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(other)
@@ -114,8 +141,8 @@ class SaveLoadTest(tf.test.TestCase):
             language_model.load(other)
         self.assertEqual(
             str(raised.exception),
-            f"{other} holds a Sequential, not a ptb_rnn LanguageModel; pass the model.keras "
-            "of a training run as --model.",
+            f"{other} holds a Sequential, not a model saved by ptb_rnn's training; train "
+            "again, or pass another --model.",
         )
 
     def test_a_model_removed_after_the_tool_found_it_is_said_to_be_rewritten(self):

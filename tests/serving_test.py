@@ -6,11 +6,13 @@ import subprocess
 import sys
 
 import helpers
+import keras
 import numpy as np
 import tensorflow as tf
 
 from ptb_rnn.model import language_model, serving
 from ptb_rnn.model.language_model import LanguageModel
+from ptb_rnn.model.network import PTBModel
 
 VOCABULARY = ["<eos>", "a", "b", "c", "<unk>"]
 WORDS = [["a", "b", "zebra"], ["c", "<eos>", "a"]]  # "zebra" is read as <unk>
@@ -85,6 +87,135 @@ class ServingTest(tf.test.TestCase):
         self.assertAllClose(served["by_ids"], expected, rtol=1e-6, atol=1e-6)
         for name, tensor in zip(serving.state_names(2), [t for pair in state for t in pair]):
             self.assertAllClose(served[name], tensor, rtol=1e-6, atol=1e-6)
+
+
+def export_tiny(directory, vocabulary, precision="float32"):
+    """Exports a LanguageModel of `helpers.tiny_config` (2 layers of 6 units, 20 softmax
+    outputs) with vocabulary to directory; returns the model."""
+    keras.utils.set_random_seed(0)
+    network = PTBModel(helpers.tiny_config(init_scale=1.0), precision=precision).build_for(1)
+    lm = LanguageModel(network, vocabulary)
+    serving.export(lm, directory)
+    return lm
+
+
+def run_tflite(path, ids):
+    """Feeds ids (one row) to the TFLite model one per call from the zero state, the state
+    carried; returns the log-probabilities (1, len(ids), 20) and the final state."""
+    interpreter = tf.lite.Interpreter(model_path=path)
+    step_one = interpreter.get_signature_runner("step_one")
+    state = {name: np.zeros([1, 6], np.float32) for name in serving.state_names(2)}
+    log_probs = []
+    for word_id in ids:
+        out = step_one(ids=np.array([[word_id]], np.int32), **state)
+        log_probs.append(out["log_probs"])  # (1, 1, 20)
+        state = {name: out[name] for name in state}
+    return np.concatenate(log_probs, axis=1), state
+
+
+class PhoneModelTest(tf.test.TestCase):
+    """model.tflite and vocabulary.txt, beside the SavedModel."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.directory = os.path.join(tf.compat.v1.test.get_temp_dir(), "phone", "saved_model")
+        export_tiny(cls.directory, VOCABULARY)
+
+    def test_the_tflite_model_gives_the_saved_models_log_probs(self):
+        ids = [1, 2, 4, 0]  # a b <unk> <eos>
+        log_probs, state = run_tflite(os.path.join(self.directory, "model.tflite"), ids)
+        served = tf.saved_model.load(self.directory)
+        zero = served.signatures["initial_state"](batch_size=tf.constant(1))
+        expected = served.signatures["step_ids"](ids=tf.constant([ids]), **zero)
+        self.assertEqual(log_probs.shape, (1, 4, 20))
+        self.assertAllClose(log_probs, expected["log_probs"], rtol=1e-5, atol=1e-5)
+        for name in serving.state_names(2):
+            self.assertAllClose(state[name], expected[name], rtol=1e-5, atol=1e-5)
+
+    def test_the_tflite_model_has_builtin_ops_only(self):
+        interpreter = tf.lite.Interpreter(os.path.join(self.directory, "model.tflite"))
+        ops = {op["op_name"] for op in interpreter._get_ops_details()}
+        self.assertNotIn("WHILE", ops)  # the time loop, unrolled for one word
+        self.assertEqual([op for op in ops if op.startswith("Flex") or op == "CUSTOM"], [])
+
+    def test_the_tflite_signature(self):
+        interpreter = tf.lite.Interpreter(os.path.join(self.directory, "model.tflite"))
+        self.assertEqual(
+            interpreter.get_signature_list(),
+            {
+                "step_one": {
+                    "inputs": ["c0", "c1", "h0", "h1", "ids"],
+                    "outputs": ["c0", "c1", "h0", "h1", "log_probs"],
+                }
+            },
+        )
+
+    def test_vocabulary_txt_has_a_word_per_line_in_id_order(self):
+        with open(os.path.join(self.directory, "vocabulary.txt"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), "<eos>\na\nb\nc\n<unk>\n")
+
+
+class RefusedInputTest(tf.test.TestCase):
+    """The signatures refuse what TensorFlow would broadcast, wrap or clip."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        directory = os.path.join(tf.compat.v1.test.get_temp_dir(), "refused", "saved_model")
+        export_tiny(directory, ["<eos>", "a", "b"])  # no <unk>
+        cls.served = tf.saved_model.load(directory)
+
+    def state(self, batch_size):
+        return self.served.signatures["initial_state"](batch_size=tf.constant(batch_size))
+
+    def test_a_state_for_another_batch_size(self):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, r"h0 must have one row per row of words"
+        ):
+            self.served.signatures["step"](words=tf.constant([["a"]]), **self.state(3))
+
+    def test_a_state_for_another_batch_size_with_ids(self):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, r"h0 must have one row per row of ids"
+        ):
+            self.served.signatures["step_ids"](ids=tf.constant([[1], [2]]), **self.state(1))
+
+    def test_a_negative_id(self):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, r"ids must be in \[0, 3\), the ids of the vocabulary"
+        ):
+            self.served.signatures["step_ids"](ids=tf.constant([[1, -1]]), **self.state(1))
+
+    def test_an_id_past_the_vocabulary(self):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, r"ids must be in \[0, 3\), the ids of the vocabulary"
+        ):
+            self.served.signatures["step_ids"](ids=tf.constant([[3]]), **self.state(1))
+
+    def test_the_last_id_is_accepted(self):
+        out = self.served.signatures["step_ids"](ids=tf.constant([[2]]), **self.state(1))
+        self.assertEqual(out["log_probs"].shape, (1, 1, 20))
+
+    def test_an_unknown_word_without_unk(self):
+        with self.assertRaisesRegex(
+            tf.errors.InvalidArgumentError, r"a word is not in the vocabulary, which has no <unk>"
+        ):
+            self.served.signatures["step"](words=tf.constant([["a", "zebra"]]), **self.state(1))
+
+
+class MixedBfloat16Test(tf.test.TestCase):
+    def test_the_tflite_model_computes_in_float32(self):
+        directory = os.path.join(self.get_temp_dir(), "saved_model")
+        lm = export_tiny(directory, VOCABULARY, precision="mixed_bfloat16")
+        ids = [1, 2, 3]
+        log_probs, _ = run_tflite(os.path.join(directory, "model.tflite"), ids)
+        float32 = serving.float32_copy(lm)
+        self.assertEqual(float32.network.precision, "float32")
+        expected, _ = float32.log_probs([ids], float32.zero_state(1))
+        self.assertAllClose(log_probs, expected, rtol=1e-5, atol=1e-5)
+        bfloat16, _ = lm.log_probs([ids], lm.zero_state(1))
+        self.assertNotAllClose(log_probs, bfloat16, rtol=1e-5, atol=1e-5)
 
 
 if __name__ == "__main__":

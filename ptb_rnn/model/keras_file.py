@@ -6,11 +6,18 @@ a bad --model ends in one line.
 
 A model.keras file (`language_model.LanguageModel.save`) is a zip archive of
 config.json (the model's config, the vocabulary included), metadata.json and
-model.weights.h5.
+model.weights.h5. `read_vocabulary` refuses a file whose config.json was edited into
+something the model cannot run as trained: a config that `Config` or
+`RunSpec.check_computation` refuses, a vocabulary with a word twice (the word table cannot
+hold it), without `<eos>` (every line end is one), larger than vocab_size, or (in files
+that record it) of another size than the model was trained with: the ids of its words
+would no longer be the ids the model learnt.
 
 This module does not import TensorFlow.
 """
 
+import collections
+import dataclasses
 import json
 import os
 import zipfile
@@ -18,11 +25,17 @@ import zlib
 from collections.abc import Iterable, Sequence
 
 from ptb_rnn import files, reader
+from ptb_rnn.config import Config, ConfigError
+from ptb_rnn.spec import RunSpec
 
 CONFIG_ENTRY = "config.json"
 WEIGHTS_ENTRY = "model.weights.h5"
 REGISTERED_NAME = "ptb_rnn>LanguageModel"  # keras.saving's name for LanguageModel
 KERAS_SUFFIX = ".keras"  # keras.saving.load_model reads a model file by no other name
+
+# In LanguageModel's config: how many words the model was trained with. Files written
+# before it was recorded lack it.
+VOCABULARY_SIZE = "vocabulary_size"
 
 TRAIN_ONE = (
     "pass --model=WORKDIR, the work directory of a finished training run (e.g. runs/small "
@@ -102,7 +115,8 @@ def read_vocabulary(path: str) -> list[str]:
             f"{path} holds a {kind or 'model of another kind'}, not a model saved by "
             f"ptb_rnn's training; {again}"
         )
-    vocabulary = (config.get("config") or {}).get("vocabulary")
+    model_config = config.get("config") or {}
+    vocabulary = model_config.get("vocabulary")
     if not (
         isinstance(vocabulary, list)
         and vocabulary
@@ -111,7 +125,91 @@ def read_vocabulary(path: str) -> list[str]:
         raise reader.DataError(
             f"{path} is damaged (its vocabulary is not a list of words); {again}"
         )
+    problem = config_problem(model_config.get("network")) or saved_vocabulary_problem(
+        vocabulary,
+        read_config(model_config["network"]).vocab_size,
+        model_config.get(VOCABULARY_SIZE),
+    )
+    if problem:
+        raise reader.DataError(f"{path} is damaged ({problem}); {again}")
     return vocabulary
+
+
+def read_config(network: dict) -> Config:
+    """The Config in the config.json entry of a PTBModel (its "config" field's)."""
+    return Config(**network["config"]["config"])
+
+
+def config_problem(network) -> str | None:
+    """What is wrong with a PTBModel's entry in config.json, or None.
+
+    The fields must be Config's (a missing one takes Config's default, as when the model
+    is built), of its types, with values that `Config` and `RunSpec.check_computation`
+    accept (the checks of a training run's flags).
+    """
+    options = network.get("config") if isinstance(network, dict) else None
+    fields = options.get("config") if isinstance(options, dict) else None
+    if not isinstance(fields, dict):
+        return "it has no network config"
+    names = [field.name for field in dataclasses.fields(Config)]
+    unknown = [name for name in fields if name not in names]
+    if unknown:
+        return f"its config has fields {', '.join(unknown)}, which Config does not"
+    for field in dataclasses.fields(Config):
+        if field.name not in fields:  # Config's default, as when the model is built
+            continue
+        value = fields[field.name]
+        number = (int,) if field.type is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, number):
+            kind = "a whole number" if field.type is int else "a number"
+            return f"its config's {field.name} is {value!r}, not {kind}"
+    fused_lstm = options.get("fused_lstm", True)
+    fused_softmax = options.get("fused_softmax", False)
+    for name, value in (("fused_lstm", fused_lstm), ("fused_softmax", fused_softmax)):
+        if not isinstance(value, bool):
+            return f"its {name} is {value!r}, not true or false"
+    try:
+        spec = RunSpec(
+            read_config(network),
+            fused_lstm=fused_lstm,
+            softmax="fused" if fused_softmax else "dense",
+            precision=options.get("precision", "float32"),
+            initializer=options.get("initializer", "independent"),
+        )
+        spec.check_computation()
+    except ConfigError as e:
+        return f"its config: {str(e).split('; ')[0]}"  # the flag to pass does not apply
+    return None
+
+
+def saved_vocabulary_problem(
+    vocabulary: Sequence[str], vocab_size: int, trained_size: int | None
+) -> str | None:
+    """`vocabulary_problem`, and what a trained model's vocabulary also needs: `<eos>`
+    (the reader makes one of every line end), and trained_size words (None: not recorded)."""
+    problem = vocabulary_problem(vocabulary, vocab_size)
+    if problem is None and trained_size is not None and trained_size != len(vocabulary):
+        problem = (
+            f"the vocabulary has {len(vocabulary)} words and the model was trained with "
+            f"{trained_size}"
+        )
+    if problem is None and reader.EOS not in vocabulary:
+        problem = f"the vocabulary has no {reader.EOS}, the word of every line end"
+    return problem
+
+
+def vocabulary_problem(vocabulary: Sequence[str], vocab_size: int) -> str | None:
+    """What makes vocabulary unusable by a model of vocab_size softmax outputs, or None:
+    a word listed twice, or more words than outputs."""
+    repeated = [word for word, count in collections.Counter(vocabulary).items() if count > 1]
+    if repeated:
+        return f"the vocabulary lists {quote_some(repeated)} more than once"
+    if len(vocabulary) > vocab_size:
+        return (
+            f"the vocabulary's {len(vocabulary)} words do not fit a softmax over vocab_size "
+            f"{vocab_size}"
+        )
+    return None
 
 
 def unknown_words(words: Iterable[str], vocabulary: Iterable[str]) -> list[str]:

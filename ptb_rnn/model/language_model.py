@@ -43,8 +43,11 @@ class LanguageModel(keras.Model):
 
     Args:
       network: a built PTBModel.
-      vocabulary: its words in id order (`Corpus.id_to_word`); at most
+      vocabulary: its words in id order (`Corpus.id_to_word`), each once; at most
         network.config.vocab_size of them.
+
+    Raises:
+      reader.DataError: a word is listed twice, or there are more than vocab_size.
 
     Attributes:
       network: the PTBModel.
@@ -56,11 +59,9 @@ class LanguageModel(keras.Model):
 
     def __init__(self, network: PTBModel, vocabulary: Sequence[str], **kwargs):
         super().__init__(**kwargs)
-        if len(vocabulary) > network.config.vocab_size:
-            raise ValueError(
-                f"{len(vocabulary)} words do not fit a softmax over vocab_size "
-                f"{network.config.vocab_size}."
-            )
+        problem = keras_file.vocabulary_problem(vocabulary, network.config.vocab_size)
+        if problem:
+            raise reader.DataError(f"{problem}.")
         self.network = network
         self.vocabulary = tuple(vocabulary)
         self.unk_id = self.vocabulary.index(reader.UNK) if reader.UNK in self.vocabulary else None
@@ -122,11 +123,13 @@ class LanguageModel(keras.Model):
             **super().get_config(),
             "network": keras.saving.serialize_keras_object(self.network),
             "vocabulary": list(self.vocabulary),
+            keras_file.VOCABULARY_SIZE: len(self.vocabulary),  # refuses a cut vocabulary
         }
 
     @classmethod
     def from_config(cls, config: dict) -> "LanguageModel":
         config = dict(config)
+        config.pop(keras_file.VOCABULARY_SIZE, None)  # checked by keras_file.read_vocabulary
         network = keras.saving.deserialize_keras_object(config.pop("network"))
         return cls(network, **config)
 
@@ -138,14 +141,16 @@ class LanguageModel(keras.Model):
 def load(path: str) -> LanguageModel:
     """Loads a model.keras file written by training (or `LanguageModel.save`).
 
-    `keras_file.read_vocabulary` checks a file without TensorFlow; this is the rest.
+    The file is checked first by `keras_file.read_vocabulary`, without building anything.
 
     Raises:
       reader.DataError: the file cannot be loaded (it is gone or changed while being
-        read, e.g. by a training run started over with --restart, or it is damaged), or
-        holds another kind of model.
+        read, e.g. by a training run started over with --restart, or it is damaged), holds
+        another kind of model, or was edited into one that cannot run as trained (see
+        keras_file).
     """
     before = _stamp(path)
+    keras_file.read_vocabulary(path)
     try:
         loaded = keras.saving.load_model(path)
     except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as e:
@@ -159,12 +164,7 @@ def load(path: str) -> LanguageModel:
             f"{path} cannot be loaded ({type(e).__name__}: {keras_file.first_line(e)}); it "
             "is damaged or was not written by ptb_rnn: train again, or pass another --model."
         ) from None
-    if not isinstance(loaded, LanguageModel):
-        raise reader.DataError(
-            f"{path} holds a {type(loaded).__name__}, not a ptb_rnn LanguageModel; pass the "
-            "model.keras of a training run as --model."
-        )
-    return loaded
+    return loaded  # a LanguageModel: read_vocabulary checked its registered name
 
 
 def _stamp(path: str) -> tuple[int, int, int] | None:
