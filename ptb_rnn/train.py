@@ -46,7 +46,8 @@ Exit codes:
   2         bad input: a flag, the data or the work directory (also: no checkpoint
             restores, the disk is full); one line on stderr says what to do. Input
             errors are found before anything is written; --restart deletes only after.
-  70        internal error: one line on stderr, the traceback in --workdir/error.log.
+  70        internal error: one line on stderr, the traceback in --workdir/error.log
+            (multi_worker: the chief's; the other workers' in a temporary file).
   75        multi_worker: another worker stopped or cannot be reached, or the other
             workers did not all start within --cluster_timeout seconds; start every
             worker again with the same command to resume from the latest checkpoint.

@@ -1,5 +1,6 @@
 """How runs ended: read from their work directories, one pick per mode."""
 
+import dataclasses
 import os
 
 import helpers
@@ -79,9 +80,14 @@ class CheckSameRunTest(absltest.TestCase):
         self.corpus = reader.corpus_from_words({"train": words, "valid": words, "test": words})
         self.spec = RunSpec(get_config("test"))
 
-    def finish(self, identity):
+    def finish(self, identity, spec=None):
+        """A finished run's results.json recording identity (and spec's config and
+        truncation, if given, as older records do without an identity)."""
         history = helpers.finished_history(400.0)
         history.identity = identity
+        if spec is not None:
+            history.config = dataclasses.asdict(spec.config)
+            history.truncation = dataclasses.asdict(spec.truncation)
         files.write_json(os.path.join(self.workdir, files.RESULTS_FILE), history.to_json())
 
     def test_the_same_run_is_reused(self):
@@ -104,8 +110,17 @@ class CheckSameRunTest(absltest.TestCase):
             results.check_same_run(self.spec, self.corpus, self.workdir)
 
     def test_a_record_without_identity_is_read_for_the_report_alone(self):
-        self.finish(None)
+        self.finish(None, self.spec)
         results.check_same_run(self.spec, self.corpus, self.workdir, train=False)
+
+    def test_a_record_without_identity_of_another_config_is_refused_for_the_report(self):
+        self.finish(None, RunSpec(get_config("test", hidden_size=8)))
+        with self.assertRaisesRegex(
+            files.WorkdirError,
+            f"^{self.workdir} holds the results.json of a different run \\(hidden_size 8 "
+            "there, 2 here\\); delete that directory",
+        ):
+            results.check_same_run(self.spec, self.corpus, self.workdir, train=False)
 
 
 if __name__ == "__main__":

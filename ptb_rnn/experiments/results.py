@@ -89,16 +89,23 @@ def check_same_run(spec: RunSpec, corpus: reader.Corpus, workdir: str, train: bo
       workdir: its work directory.
       train: False when only reading what ended: then a results.json that records no
         identity (written before runs recorded theirs, as some under results/ are) is
-        read as it is.
+        read if the config and truncation it records are the run's.
 
     Raises:
       files.WorkdirError: workdir holds another run; the message names what differs.
     """
+    identity = spec.identity(corpus)
     if not train:
         finished = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
         if finished is not None and "identity" not in finished:
+            found = files.differences(finished, {p: identity[p] for p in ("config", "truncation")})
+            if found:
+                raise files.WorkdirError(
+                    f"{workdir} holds the {files.RESULTS_FILE} of a different run "
+                    f"({', '.join(found)}); {ANOTHER_RUN}"
+                )
             return
-    files.check_same_run(workdir, spec.identity(corpus), ANOTHER_RUN)
+    files.check_same_run(workdir, identity, ANOTHER_RUN)
 
 
 def read_ended(points: list[GridPoint]) -> list[Run]:
