@@ -262,7 +262,7 @@ def start_over(workdir: str) -> None:
     remove_stale_staging(os.path.join(workdir, SAVED_MODEL_DIR))
 
 
-def _differences(saved: dict, identity: dict) -> list[str]:
+def differences(saved: dict, identity: dict) -> list[str]:
     """How a recorded identity differs from identity, e.g. ["seed 1 there, 0 here"].
 
     A field missing from an older record reads as None, its default.
@@ -283,12 +283,13 @@ def _differences(saved: dict, identity: dict) -> list[str]:
     return differences
 
 
-def check_same_run(workdir: str, identity: dict) -> None:
+def check_same_run(workdir: str, identity: dict, advice: str = START_OVER) -> None:
     """Refuses a work directory holding another run's checkpoints or results.
 
     Args:
       workdir: a work directory about to be trained in.
       identity: `RunSpec.identity` of the run that would train there.
+      advice: what the message says to do about it.
 
     Raises:
       WorkdirError: checkpoints/ or results.json are there with another identity, or
@@ -304,11 +305,10 @@ def check_same_run(workdir: str, identity: dict) -> None:
     ):
         if not present:
             continue
-        differences = _differences(saved, identity) if saved else ["it records no identity"]
-        if differences:
+        found = differences(saved, identity) if saved else ["it records no identity"]
+        if found:
             raise WorkdirError(
-                f"{workdir} holds {what} of a different run ({', '.join(differences)}); "
-                f"{START_OVER}"
+                f"{workdir} holds {what} of a different run ({', '.join(found)}); {advice}"
             )
 
 

@@ -94,11 +94,18 @@ class AnswerPerplexitiesTest(tf.test.TestCase):
         )
 
 
-def write_finished_run(workdir, test_perplexity, answers=None):
-    """A finished run's results.json, and answers.json if answers are given."""
-    history = History(dataclasses.asdict(get_config("test")), {"carry_state": True})
+def write_finished_run(run, test_perplexity, answers=None, identity=None):
+    """A finished echo run's results.json (recording the run's identity, or identity if
+    given), and answers.json if answers are given."""
+    history = History(
+        dataclasses.asdict(get_config("test")),
+        {"carry_state": True},
+        identity=identity or run.spec.identity(run.corpus),
+    )
     history.add_epoch(1.0, 7.0, 6.0, 50_000.0, NUM_WORDS, 30.0, 28.0)
     history.finish({"carried": {"valid": 5.0, "test": test_perplexity}}, 60.0)
+    workdir = run.workdir
+    os.makedirs(workdir, exist_ok=True)
     files.write_json(os.path.join(workdir, files.RESULTS_FILE), history.to_json())
     if answers is not None:
         files.write_json(os.path.join(workdir, echo.ANSWERS_FILE), answers)
@@ -108,20 +115,23 @@ class RunEchoTest(tf.test.TestCase):
     def setUp(self):
         super().setUp()
         self.runs_dir = self.create_tempdir().full_path
-        self.workdirs = []
-        for delay, num_steps, carry_state in echo.ECHO_RUNS:
-            name = f"delay{delay}_k{num_steps}_{'carry' if carry_state else 'reset'}"
-            self.workdirs.append(os.path.join(self.runs_dir, "echo", name))
-            os.makedirs(self.workdirs[-1])
+        self.runs = echo.echo_runs(RunSpec(get_config("test")), self.runs_dir, NUM_WORDS)
+        self.workdirs = [run.workdir for run in self.runs]
+
+    def test_the_runs_and_their_work_directories(self):
+        self.assertEqual(
+            [(r.delay, r.num_steps, r.carry_state) for r in self.runs], list(echo.ECHO_RUNS)
+        )
+        self.assertEqual(self.workdirs[0], os.path.join(self.runs_dir, "echo", "delay5_k10_carry"))
 
     def test_finished_runs_are_read_not_trained_again(self):
         answers = {
             "carried": {"same_window": None, "earlier_window": 4.2},
             "reset": {"same_window": None, "earlier_window": 4.1},
         }
-        for i, workdir in enumerate(self.workdirs):
-            write_finished_run(workdir, 6.0 + i, answers)
-        rows = echo.run_echo(RunSpec(get_config("test")), self.runs_dir, NUM_WORDS)
+        for i, run in enumerate(self.runs):
+            write_finished_run(run, 6.0 + i, answers)
+        rows = echo.run_echo(self.runs)
         self.assertEqual(
             [(r["delay"], r["num_steps"], r["carry_state"], r["test_perplexity"]) for r in rows],
             [(5, 10, True, 6.0), (5, 10, False, 7.0), (5, 3, True, 8.0), (5, 3, False, 9.0)],
@@ -130,15 +140,15 @@ class RunEchoTest(tf.test.TestCase):
         self.assertEqual(sorted(os.listdir(self.workdirs[0])), ["answers.json", "results.json"])
 
     def test_missing_answers_are_measured_from_the_weights(self):
-        for workdir in self.workdirs[1:]:
-            write_finished_run(workdir, 6.0, {"carried": {}, "reset": {}})
-        write_finished_run(self.workdirs[0], 6.0)
+        for run in self.runs[1:]:
+            write_finished_run(run, 6.0, {"carried": {}, "reset": {}})
+        write_finished_run(self.runs[0], 6.0)
         config = get_config("small", num_layers=1, hidden_size=32, num_steps=10, vocab_size=13)
         model = PTBModel(config).build_for(1)
         for variable in model.weights:
             variable.assign(tf.zeros_like(variable))  # every word 1/13
         model.save_weights(os.path.join(self.workdirs[0], files.WEIGHTS_FILE))
-        rows = echo.run_echo(RunSpec(get_config("test")), self.runs_dir, NUM_WORDS)
+        rows = echo.run_echo(self.runs)
         uniform = {"same_window": 13.0, "earlier_window": 13.0}
         self.assertAllClose(rows[0]["answers"], {"carried": uniform, "reset": uniform})
         self.assertEqual(
@@ -146,11 +156,29 @@ class RunEchoTest(tf.test.TestCase):
         )
 
     def test_a_finished_run_with_neither_answers_nor_weights_is_refused(self):
-        write_finished_run(self.workdirs[0], 6.0)
+        write_finished_run(self.runs[0], 6.0)
         with self.assertRaisesRegex(
             ConfigError, f"neither answers.json nor model.weights.h5 .*; delete {self.workdirs[0]}"
         ):
-            echo.run_echo(RunSpec(get_config("test")), self.runs_dir, NUM_WORDS)
+            echo.run_echo(self.runs)
+
+    def test_a_finished_run_of_another_seed_is_refused_before_any_trains(self):
+        seed_1 = echo.echo_runs(RunSpec(get_config("test"), seed=1), self.runs_dir, NUM_WORDS)
+        write_finished_run(self.runs[1], 6.0, identity=seed_1[1].spec.identity(seed_1[1].corpus))
+        with self.assertRaisesRegex(
+            ConfigError,
+            f"^{self.workdirs[1]} holds the results.json of a different run \\(seed 1 there, 0 "
+            "here\\); delete that directory to train this run there, or choose another "
+            "--output_dir.$",
+        ):
+            echo.run_echo(self.runs)
+        self.assertFalse(os.path.exists(self.workdirs[0]))  # nothing trained
+
+    def test_without_training_only_the_runs_that_ended_are_read(self):
+        write_finished_run(self.runs[2], 8.0, {"carried": {}, "reset": {}})
+        rows = echo.run_echo(self.runs, train=False)
+        self.assertEqual([(r["num_steps"], r["carry_state"]) for r in rows], [(3, True)])
+        self.assertFalse(os.path.exists(self.workdirs[0]))
 
 
 if __name__ == "__main__":

@@ -49,6 +49,30 @@ class GridTest(absltest.TestCase):
         self.assertNotIn("Epoch: 1", result.stderr)
         self.assertEqual(os.path.getmtime(results), mtime)
 
+    def test_a_rerun_with_other_settings_is_refused_before_training(self):
+        modes = ["--modes=tbptt", "--learning_rates=1"]
+        result = self.run_experiments(*modes)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        report = self.read_report()
+        result = self.run_experiments(*modes, "--seed=3", "--hidden_size=8")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(
+            result.stderr,
+            f"error: {self.out}/runs/tbptt/lr_1 holds checkpoints of a different run "
+            "(hidden_size 2 there, 8 here, seed 0 there, 3 here); delete that directory to "
+            "train this run there, or choose another --output_dir.\n",
+        )
+        self.assertEqual(self.read_report(), report)
+
+    def test_notrain_reports_the_runs_that_ended_and_trains_none(self):
+        result = self.run_experiments("--modes=tbptt", "--learning_rates=1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.run_experiments("--modes=tbptt", "--learning_rates=1,2", "--notrain")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("Epoch: 1", result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.out, "runs", "tbptt", "lr_2")))
+        self.assertIn("| mode | lr 1 |\n", self.read_report())  # lr 2 never ran
+
     def test_a_diverging_learning_rate_shows_in_the_grid_and_is_not_picked(self):
         result = self.run_experiments("--modes=tbptt", "--learning_rates=1,1e6")
         self.assertEqual(result.returncode, 0, result.stderr)

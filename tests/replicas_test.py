@@ -12,7 +12,7 @@ import time
 
 import helpers
 import numpy as np
-from absl.testing import absltest
+from absl.testing import absltest, parameterized
 
 JOB = os.path.join(helpers.ROOT, "tests", "replicas_job.py")
 TOLERANCE = 1e-5  # relative: float32 sums over the rows in another order
@@ -111,6 +111,7 @@ class MultiWorkerTest(absltest.TestCase):
         self.directory = self.create_tempdir().full_path
         self.corpus = cut_ptb(self.directory)
         self.processes = []
+        self.flags_of = {}
 
     def tearDown(self):
         for process in self.processes:  # always reaped, whatever happened
@@ -130,15 +131,18 @@ class MultiWorkerTest(absltest.TestCase):
             "--checkpoint_every_steps=20",
         ]
 
-    def start_workers(self, workdir, ports, attempt):
+    def start_workers(self, workdir, ports, attempt, flags_of=None, started=None):
+        """Starts the workers of a cluster on ports (those of `started`, default all), each
+        with the command's flags and those flags_of gives for its index."""
         cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
         workers = []
-        for index in range(len(ports)):
+        for index in started or range(len(ports)):
             tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
             log = open(self.log_path(index, attempt), "w")
+            extra = (flags_of or {}).get(index, [])
             workers.append(
                 subprocess.Popen(
-                    [*self.command(workdir), "--strategy=multi_worker"],
+                    [*self.command(workdir), "--strategy=multi_worker", *extra],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     text=True,
@@ -194,6 +198,125 @@ class MultiWorkerTest(absltest.TestCase):
             np.testing.assert_allclose(results[key], expected[key], rtol=TOLERANCE)
         self.assertEqual(results["machine"]["strategy"], "multi_worker")
         self.assertEqual(results["machine"]["replicas"], 2)
+
+    def assert_both_refuse(self, workdir, expected_by_worker):
+        """Both workers end with exit code 2 and the line expected of each, and the
+        work directory was not even created."""
+        workers = self.start_workers(workdir, free_ports(2), 1, self.flags_of)
+        for index, worker in enumerate(workers):
+            self.assertEqual(worker.wait(timeout=300), 2, self.log_of(index, 1)[-2000:])
+        for index, expected in expected_by_worker.items():
+            self.assertRegex(self.log_of(index, 1).strip().splitlines()[-1], expected)
+        self.assertFalse(os.path.exists(workdir))
+
+    def test_workers_with_another_learning_rate_refuse_to_start(self):
+        self.flags_of = {1: ["--learning_rate=0.1"]}
+        self.assert_both_refuse(
+            os.path.join(self.directory, "run"),
+            {
+                0: r"^error: worker 1 \(127.0.0.1:\d+\) has another run than this worker 0 "
+                r"\(127.0.0.1:\d+\) \(learning_rate 0.1 there, 1.0 here\); start every worker "
+                r"with the same flags and the same corpus.$",
+                1: r"^error: worker 0 .* \(learning_rate 1.0 there, 0.1 here\); start every",
+            },
+        )
+
+    def test_workers_with_another_corpus_refuse_to_start(self):
+        reversed_corpus = os.path.join(self.directory, "reversed")
+        os.makedirs(reversed_corpus)
+        for name in ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt"):
+            with open(os.path.join(self.corpus, name)) as f:
+                lines = f.readlines()
+            with open(os.path.join(reversed_corpus, name), "w") as f:
+                f.writelines(reversed(lines))  # the same words, the same vocabulary
+        self.flags_of = {1: [f"--data_path={reversed_corpus}"]}
+        self.assert_both_refuse(
+            os.path.join(self.directory, "run"),
+            {
+                0: r"^error: worker 1 .* has another run than this worker 0 .* \(another "
+                r"corpus\); start every worker with the same flags and the same corpus.$",
+                1: r"^error: worker 0 .* \(another corpus\); start every worker",
+            },
+        )
+
+
+class StartUpTest(parameterized.TestCase):
+    """A multi-worker run whose other workers do not come: it says for whom it waits,
+    stops on a signal, and gives up after --cluster_timeout."""
+
+    def setUp(self):
+        directory = self.create_tempdir().full_path
+        self.corpus = helpers.random_corpus(os.path.join(directory, "corpus"), 80, 20, 30)
+        self.workdir = os.path.join(directory, "run")
+        self.ports = free_ports(2)
+
+    def start_chief(self, *flags):
+        cluster = {"worker": [f"127.0.0.1:{port}" for port in self.ports]}
+        tf_config = {"cluster": cluster, "task": {"type": "worker", "index": 0}}
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ptb_rnn.train",
+                "--config=test",
+                "--vocab_size=31",
+                f"--data_path={self.corpus}",
+                f"--workdir={self.workdir}",
+                "--strategy=multi_worker",
+                *flags,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=helpers.ROOT,
+            env={**os.environ, "TF_CONFIG": json.dumps(tf_config)},
+        )
+        self.addCleanup(process.wait)
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        return process
+
+    def test_a_lone_worker_says_for_whom_it_waits_and_gives_up(self):
+        chief = self.start_chief("--cluster_timeout=3")
+        output, _ = chief.communicate(timeout=120)
+        self.assertEqual(chief.returncode, 75, output)
+        waiting = f"Waiting for worker 1 (127.0.0.1:{self.ports[1]}) to start (0 of 3 s)."
+        self.assertIn(waiting, output)
+        self.assertEqual(
+            output.strip().splitlines()[-1],
+            f"error: worker 1 (127.0.0.1:{self.ports[1]}) did not start within 3 s; start "
+            "every worker of the cluster with the same command, or allow them more time "
+            "with --cluster_timeout.",
+        )
+        self.assertFalse(os.path.exists(self.workdir))
+
+    @parameterized.named_parameters(("sigint", signal.SIGINT), ("sigterm", signal.SIGTERM))
+    def test_a_waiting_worker_stops_on_a_signal(self, signum):
+        chief = self.start_chief()
+        for line in chief.stdout:  # until it waits
+            if "Waiting for worker 1" in line:
+                break
+        chief.send_signal(signum)
+        rest = chief.stdout.read()
+        self.assertEqual(chief.wait(timeout=15), 128 + signum, rest)
+        self.assertEqual(
+            rest.strip().splitlines()[-1],
+            f"{signum.name}: stopped while waiting for the other workers; nothing was "
+            "trained or written.",
+        )
+        self.assertFalse(os.path.exists(self.workdir))
+
+    def test_a_taken_port_is_bad_input(self):
+        with socket.create_server(("", self.ports[0])):
+            chief = self.start_chief()
+            output, _ = chief.communicate(timeout=120)
+        self.assertEqual(chief.returncode, 2, output)
+        self.assertEqual(
+            output.strip().splitlines()[-1],
+            f"error: cannot listen on 127.0.0.1:{self.ports[0]}, this task's address in "
+            "TF_CONFIG: Address already in use (another process holds the port, or another "
+            "worker was started with the same index); stop it, or give this task another "
+            "address on every worker.",
+        )
 
 
 if __name__ == "__main__":

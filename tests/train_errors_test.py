@@ -74,6 +74,11 @@ class BadInputTest(parameterized.TestCase):
             "num_steps must be positive, got 0; pass --num_steps with a value above 0.",
         ),
         (
+            "zero_cluster_timeout",
+            ["--cluster_timeout=0"],
+            "flag --cluster_timeout=0: 0 is not a positive integer; see --help for the flags.",
+        ),
+        (
             "zero_epochs",
             ["--max_max_epoch=0"],
             "max_max_epoch must be positive, got 0; pass --max_max_epoch with a value above 0.",
@@ -213,6 +218,12 @@ class BadInputTest(parameterized.TestCase):
             '"task": {"type": "worker", "index": 1}}\': it must be JSON naming the '
             "cluster's chief and worker addresses and this task's type (chief or worker) and "
             "index among them (e.g. {EXAMPLE}); fix it on this worker.",
+        ),
+        (
+            "port_outside_1_to_65535",
+            '{"cluster": {"worker": ["127.0.0.1:99999"]}, "task": {"type": "worker", "index": 0}}',
+            "TF_CONFIG names the address '127.0.0.1:99999': it must be host:port with a port in "
+            "1-65535; fix it on every worker.",
         ),
         (
             "batch_not_divisible_by_the_workers",

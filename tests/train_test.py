@@ -2,9 +2,12 @@
 
 import json
 import os
+from unittest import mock
 
 import helpers
-from absl.testing import absltest
+from absl.testing import absltest, flagsaver
+
+from ptb_rnn import train
 
 
 def run_train(*flags):
@@ -36,6 +39,23 @@ class TrainCliTest(absltest.TestCase):
             "error: unknown config 'huge'; choose one of small, medium, large, test.",
         )
         self.assertNotIn("Traceback", result.stderr)
+
+
+def as_worker(index: int):
+    """TF_CONFIG for worker index of two."""
+    cluster = {"worker": ["127.0.0.1:2001", "127.0.0.1:2002"]}
+    tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+    return mock.patch.dict(os.environ, {"TF_CONFIG": json.dumps(tf_config)})
+
+
+class ErrorLogTest(absltest.TestCase):
+    def test_the_chief_writes_its_error_log_in_the_workdir(self):
+        with flagsaver.flagsaver(strategy="multi_worker", workdir="runs/two"), as_worker(0):
+            self.assertEqual(train.error_log_dir(), "runs/two")
+
+    def test_another_worker_writes_its_error_log_elsewhere(self):
+        with flagsaver.flagsaver(strategy="multi_worker", workdir="runs/two"), as_worker(1):
+            self.assertIsNone(train.error_log_dir())
 
 
 if __name__ == "__main__":

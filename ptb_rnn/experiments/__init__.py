@@ -20,7 +20,9 @@ Two experiments, both through the one trainer (`trainer.train_and_evaluate`):
    without carry, show both effects.
 
 Results go to `OUTPUT_DIR/experiments.md`, PNG learning curves, and one work directory
-per run under `OUTPUT_DIR/runs/` (a finished run, one with results.json, is not redone).
+per run under `OUTPUT_DIR/runs/` (a finished run, one with results.json, is not redone;
+a directory holding another run, other settings or another corpus, is refused before any
+run trains; `--notrain` reports the runs that ended and trains none).
 
 With `--full`, every mode instead trains on all of PTB for 6 epochs at the rate the grid
 picked for it, with validation points four times an epoch, and `OUTPUT_DIR/full_scale.md`

@@ -2,7 +2,7 @@
 
     python -m ptb_rnn.experiments --ptb_dir=DIR [--modes=tbptt,tbptt_k5]
         [--learning_rates=0.5,1,2,4,8] [--epochs=2] [--train_fraction=0.1] [--noecho]
-        [--output_dir=results]
+        [--output_dir=results] [--notrain]
     python -m ptb_rnn.experiments --full --ptb_dir=DIR [--modes=...] [--second_seed_modes=...]
         [--notrain] [--measure_speeds]
     python -m ptb_rnn.experiments --study=layout --ptb_dir=DIR [--layout_batch_sizes=1,4,20,64]
@@ -13,7 +13,8 @@ ptb_rnn/cli.py; each mode sets its own truncation. Writes OUTPUT_DIR/experiments
 OUTPUT_DIR/experiments_ptb.png and OUTPUT_DIR/runs/; with --study=layout (batch size
 against time steps, layout.py), OUTPUT_DIR/layout.md, its PNGs and OUTPUT_DIR/layout/.
 Exits with 0 when the report is written, also if some runs diverged (they show as
-"diverged" in it).
+"diverged" in it), and with 2 before anything trains when a run's directory holds another
+run (other settings, another corpus; the message names what differs and the directory).
 """
 
 import dataclasses
@@ -74,8 +75,8 @@ flags.DEFINE_boolean(
 flags.DEFINE_boolean(
     "train",
     True,
-    "With --full or --study=layout: train the runs not finished yet; --notrain writes the "
-    "report from those that have finished (e.g. while others still train).",
+    "Train the runs not finished yet; --notrain writes the report from those that have "
+    "ended (e.g. while others still train), training none.",
 )
 flags.DEFINE_boolean(
     "measure_speeds",
@@ -169,15 +170,19 @@ def main(argv):
         corpus = dataclasses.replace(corpus, train=corpus.train[:num_train])
         for point in points:
             point.spec.check(corpus)
+            results.check_same_run(point.spec, corpus, point.workdir, FLAGS.train)
     # Imported once every input is known to be good: TensorFlow writes start-up lines to
     # stderr when imported, and a bad input should end in one line (see cli.py).
     from ptb_rnn.experiments import echo, grid, report
 
+    echo_runs = echo.echo_runs(base, runs_dir) if FLAGS.echo else []
+    for run in echo_runs:
+        results.check_same_run(run.spec, run.corpus, run.workdir, FLAGS.train)
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     ptb_runs = []
     setup = "Setup: echo task only."
     if points:
-        ptb_runs = grid.run_grid(points, corpus)
+        ptb_runs = grid.run_grid(points, corpus) if FLAGS.train else results.read_ended(points)
         report.plot_curves(
             results.best_runs(ptb_runs),
             os.path.join(FLAGS.output_dir, report.PTB_PNG),
@@ -190,7 +195,7 @@ def main(argv):
             "learning rate picked per mode from "
             f"{{{', '.join(f'{lr:g}' for lr in learning_rates)}}}."
         )
-    echo_rows = echo.run_echo(base, runs_dir) if FLAGS.echo else []
+    echo_rows = echo.run_echo(echo_runs, FLAGS.train)
     path = os.path.join(FLAGS.output_dir, "experiments.md")
     report.write_report(path, ptb_runs, echo_rows, setup)
     print(f"Wrote {path}")
@@ -220,12 +225,11 @@ def full_scale(base, runs_dir: str) -> None:
     corpus = cli.corpus_from_flags()
     for point in points:
         point.spec.check(corpus)
+        results.check_same_run(point.spec, corpus, point.workdir, FLAGS.train)
     from ptb_rnn.experiments import grid, report  # TensorFlow, once the input is good
 
-    if FLAGS.train:
-        runs = [run for run in grid.run_grid(points, corpus) if not run.diverged]
-    else:
-        runs = results.read_finished(points)
+    runs = grid.run_grid(points, corpus) if FLAGS.train else results.read_ended(points)
+    runs = [run for run in runs if not run.diverged]
     if FLAGS.measure_speeds:
         measured = speeds.measure([point.spec for point in points], SPEED_ROUNDS)
         files.write_json(speeds_path, measured)

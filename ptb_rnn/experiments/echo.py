@@ -16,7 +16,7 @@ import numpy as np
 
 from ptb_rnn import evaluate, files, reader
 from ptb_rnn.config import Config, ConfigError
-from ptb_rnn.experiments import grid
+from ptb_rnn.experiments import grid, results
 from ptb_rnn.model.network import PTBModel, build_model
 from ptb_rnn.spec import RunSpec
 from ptb_rnn.training import steps
@@ -105,13 +105,31 @@ def answer_perplexities(
     }
 
 
-def run_echo(
-    base: RunSpec, runs_dir: str, num_words: int = ECHO_WORDS, epochs: int = ECHO_EPOCHS
-) -> list[dict]:
-    """Trains the echo runs (a 1-layer LSTM with 32 units) and measures the answers.
+@dataclasses.dataclass(frozen=True)
+class EchoRun:
+    """One echo run, before it is trained.
 
-    A run that finished before is read, not trained again; its answers are read from
-    answers.json, or measured from its weights if that file is missing.
+    Attributes:
+      delay, num_steps, carry_state: as in ECHO_RUNS.
+      spec: the run.
+      corpus: its echo streams.
+      answers: the positions of the answers in corpus.test, (num_answers,) int.
+      workdir: where the run writes.
+    """
+
+    delay: int
+    num_steps: int
+    carry_state: bool
+    spec: RunSpec
+    corpus: reader.Corpus
+    answers: np.ndarray
+    workdir: str
+
+
+def echo_runs(
+    base: RunSpec, runs_dir: str, num_words: int = ECHO_WORDS, epochs: int = ECHO_EPOCHS
+) -> list[EchoRun]:
+    """The echo runs (a 1-layer LSTM with 32 units), each checked (`RunSpec.check`).
 
     Args:
       base: the computation settings (seed, windows per call, LSTM implementation...);
@@ -119,16 +137,8 @@ def run_echo(
       runs_dir: the echo runs go to runs_dir/echo/.
       num_words: training words; valid and test have a tenth as many.
       epochs: epochs per run, at learning rate 1.
-
-    Returns:
-      Per run of ECHO_RUNS: {"delay", "num_steps", "carry_state", "test_perplexity",
-      "answers"}: answers as from `answer_perplexities`; test_perplexity (all words,
-      state carried) and answers are None if the run diverged.
-
-    Raises:
-      ConfigError: a finished run has neither answers.json nor its weights.
     """
-    rows = []
+    runs = []
     for delay, num_steps, carry_state in ECHO_RUNS:
         corpus, answers = echo_corpus(delay, num_words)
         config = Config(
@@ -145,16 +155,54 @@ def run_echo(
         spec.check(corpus)
         name = f"delay{delay}_k{num_steps}_{'carry' if carry_state else 'reset'}"
         workdir = os.path.join(runs_dir, "echo", name)
-        history = grid.run_once(spec, corpus, workdir)
-        row = {"delay": delay, "num_steps": num_steps, "carry_state": carry_state}
+        runs.append(EchoRun(delay, num_steps, carry_state, spec, corpus, answers, workdir))
+    return runs
+
+
+def run_echo(runs: list[EchoRun], train: bool = True) -> list[dict]:
+    """Trains the echo runs and measures the answers.
+
+    A run that finished before is read, not trained again; its answers are read from
+    answers.json, or measured from its weights if that file is missing. Every run's work
+    directory is checked before any trains (`results.check_same_run`).
+
+    Args:
+      runs: from `echo_runs`.
+      train: False: only read the runs that ended, training none.
+
+    Returns:
+      Per run (with train False: per run that ended): {"delay", "num_steps",
+      "carry_state", "test_perplexity", "answers"}: answers as from
+      `answer_perplexities`; test_perplexity (all words, state carried) and answers are
+      None if the run diverged.
+
+    Raises:
+      files.WorkdirError: a run's work directory holds another run.
+      ConfigError: a finished run has neither answers.json nor its weights.
+    """
+    for run in runs:
+        results.check_same_run(run.spec, run.corpus, run.workdir, train)
+    rows = []
+    for run in runs:
+        if train:
+            history = grid.run_once(run.spec, run.corpus, run.workdir)
+        else:
+            history = results.read_history(run.workdir)
+            if history is None and not os.path.exists(
+                os.path.join(run.workdir, results.DIVERGED_FILE)
+            ):
+                continue
+        row = {"delay": run.delay, "num_steps": run.num_steps, "carry_state": run.carry_state}
         if history is None:
             rows.append({**row, "test_perplexity": None, "answers": None})
             continue
-        measured = files.read_json(os.path.join(workdir, ANSWERS_FILE))
+        measured = files.read_json(os.path.join(run.workdir, ANSWERS_FILE))
         if measured is None:
-            model = _load_model(spec, workdir)
-            measured = answer_perplexities(model, corpus.test, answers, delay, num_steps)
-            files.write_json(os.path.join(workdir, ANSWERS_FILE), measured)
+            model = _load_model(run.spec, run.workdir)
+            measured = answer_perplexities(
+                model, run.corpus.test, run.answers, run.delay, run.num_steps
+            )
+            files.write_json(os.path.join(run.workdir, ANSWERS_FILE), measured)
         rows.append({**row, "test_perplexity": history.test_perplexity, "answers": measured})
     return rows
 

@@ -1,7 +1,8 @@
 """Trains the runs of the experiments (the learning-rate grid, the full-scale runs).
 
 A run ends in results.json or diverged.json in its work directory (see results.py) and
-is not trained again by a later call once it has either.
+is not trained again by a later call once it has either; a work directory holding
+another run is refused (`results.check_same_run`).
 """
 
 import os
@@ -10,7 +11,7 @@ from absl import logging
 
 from ptb_rnn import files, reader
 from ptb_rnn.experiments.plan import GridPoint
-from ptb_rnn.experiments.results import DIVERGED_FILE, Run, read_history
+from ptb_rnn.experiments.results import DIVERGED_FILE, Run, check_same_run, read_history
 from ptb_rnn.spec import RunSpec
 from ptb_rnn.training import callbacks, trainer
 from ptb_rnn.training.history import History
@@ -27,7 +28,11 @@ def run_once(spec: RunSpec, corpus: reader.Corpus, workdir: str) -> History | No
     Returns:
       The run's History (read from results.json if the run finished before), or None if
       it diverged, now (then recorded in diverged.json) or before.
+
+    Raises:
+      files.WorkdirError: workdir holds another run.
     """
+    check_same_run(spec, corpus, workdir)
     history = read_history(workdir)
     if history is not None:
         return history

@@ -7,17 +7,22 @@ A run ends in one of two files in its work directory:
                     is too large for the mode. It shows as "diverged" in the grid table
                     and is never picked.
 
+A work directory is reused only for the run it holds: `check_same_run` refuses one that
+holds another run (the trainer's identity check, `files.check_same_run`).
+
 This module does not import TensorFlow.
 """
 
 import dataclasses
 import os
 
-from ptb_rnn import files
+from ptb_rnn import files, reader
 from ptb_rnn.experiments.plan import GridPoint
+from ptb_rnn.spec import RunSpec
 from ptb_rnn.training.history import History
 
 DIVERGED_FILE = "diverged.json"
+ANOTHER_RUN = "delete that directory to train this run there, or choose another --output_dir."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,12 +81,40 @@ def read_grid(runs_dir: str, modes: list[str]) -> list[Run]:
     return runs
 
 
-def read_finished(points: list[GridPoint]) -> list[Run]:
-    """The runs of points that finished (hold results.json), in the order given."""
+def check_same_run(spec: RunSpec, corpus: reader.Corpus, workdir: str, train: bool = True):
+    """Refuses a run's work directory if it holds another run (`files.check_same_run`).
+
+    Args:
+      spec, corpus: the run.
+      workdir: its work directory.
+      train: False when only reading what ended: then a results.json that records no
+        identity (written before runs recorded theirs, as some under results/ are) is
+        read if the config and truncation it records are the run's.
+
+    Raises:
+      files.WorkdirError: workdir holds another run; the message names what differs.
+    """
+    identity = spec.identity(corpus)
+    if not train:
+        finished = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
+        if finished is not None and "identity" not in finished:
+            found = files.differences(finished, {p: identity[p] for p in ("config", "truncation")})
+            if found:
+                raise files.WorkdirError(
+                    f"{workdir} holds the {files.RESULTS_FILE} of a different run "
+                    f"({', '.join(found)}); {ANOTHER_RUN}"
+                )
+            return
+    files.check_same_run(workdir, identity, ANOTHER_RUN)
+
+
+def read_ended(points: list[GridPoint]) -> list[Run]:
+    """The runs of points that ended (hold results.json or diverged.json), in the order
+    given; a diverged one has no history."""
     runs = []
     for point in points:
         history = read_history(point.workdir)
-        if history is not None:
+        if history is not None or os.path.exists(os.path.join(point.workdir, DIVERGED_FILE)):
             runs.append(Run(point.mode, point.learning_rate, history, point.spec.seed))
     return runs
 

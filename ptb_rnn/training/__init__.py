@@ -9,7 +9,7 @@
                    summaries, stop on request
     checkpoint.py  what a checkpoint holds
     history.py     the record of a run (results.json)
-    cluster.py     TF_CONFIG read without TensorFlow
+    cluster.py     TF_CONFIG read, and the workers met, without TensorFlow
 
 history.py and cluster.py import no TensorFlow (this file imports nothing).
 """

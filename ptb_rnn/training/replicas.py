@@ -35,12 +35,16 @@ replicas after every compiled call: a checkpoint resumes on any number of replic
 
 import contextlib
 import functools
+import json
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from ptb_rnn import files, reader
 from ptb_rnn.config import ConfigError
 from ptb_rnn.model.network import PTBModel, State, replica_id
+from ptb_rnn.spec import RunSpec
 from ptb_rnn.training import cluster, steps
 
 # What a collective raises on a worker whose peer has gone (killed, crashed, or stopped).
@@ -117,6 +121,57 @@ def wait_for_workers(strategy: tf.distribute.Strategy | None) -> None:
         return strategy.reduce(tf.distribute.ReduceOp.SUM, ones, axis=None)
 
     count_replicas()
+
+
+# Besides the run's identity, what every worker must share: where the compiled calls end,
+# after each of which the workers gather the state together.
+LOCKSTEP_FIELDS = (
+    "windows_per_call",
+    "checkpoint_every_steps",
+    "curve_points_per_epoch",
+    "fused_lstm",
+    "deterministic",
+)
+
+
+def check_workers_agree(
+    strategy: tf.distribute.Strategy, spec: RunSpec, corpus: reader.Corpus
+) -> None:
+    """Checks that every worker runs the same run (the one exchange before training).
+
+    Each worker's `RunSpec.identity` (the corpus hash included) and LOCKSTEP_FIELDS are
+    gathered on every worker as JSON bytes, and each compares the others' with its own.
+
+    Raises:
+      ConfigError: another worker differs; the message names the setting.
+    """
+    run = {**spec.identity(corpus), **{name: getattr(spec, name) for name in LOCKSTEP_FIELDS}}
+    workers = cluster.from_environment()
+    mine = {"task": workers.name(workers.task_type, workers.task_index), "run": run}
+    text = np.frombuffer(json.dumps(mine).encode(), dtype=np.uint8).astype(np.int32)
+
+    @tf.function
+    def gather(value):
+        return strategy.gather(value, axis=0)
+
+    def per_replica(array):
+        return strategy.experimental_distribute_values_from_function(
+            lambda context: tf.constant(array)
+        )
+
+    lengths = gather(per_replica(np.array([len(text)], np.int32))).numpy()
+    padded = np.zeros([1, lengths.max()], np.int32)
+    padded[0, : len(text)] = text
+    rows = gather(per_replica(padded)).numpy()
+    for length, row in zip(lengths, rows):
+        other = json.loads(row[:length].astype(np.uint8).tobytes())
+        found = files.differences(other["run"], run)
+        if found:
+            raise ConfigError(
+                f"{other['task']} has another run than this {mine['task']} "
+                f"({', '.join(found)}); start every worker with the same flags and the "
+                "same corpus."
+            )
 
 
 def distribute_rows(strategy: tf.distribute.Strategy, value, axis: int):
