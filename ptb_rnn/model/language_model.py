@@ -150,16 +150,18 @@ def load(path: str) -> LanguageModel:
         keras_file).
     """
     before = _stamp(path)
-    keras_file.read_vocabulary(path)
     try:
+        keras_file.read_vocabulary(path)
         loaded = keras.saving.load_model(path)
-    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as e:
+    except (reader.DataError, OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as e:
         if before is None or _stamp(path) != before:
             raise reader.DataError(
                 f"{path} was removed or rewritten while it was being read (is a training run "
                 "rewriting its work directory, e.g. with --restart?); run the same command "
                 "again once the model is written."
             ) from None
+        if isinstance(e, reader.DataError):
+            raise
         raise reader.DataError(
             f"{path} cannot be loaded ({type(e).__name__}: {keras_file.first_line(e)}); it "
             "is damaged or was not written by ptb_rnn: train again, or pass another --model."
