@@ -36,6 +36,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 
 from ptb_rnn.config import ConfigError
+from ptb_rnn.spec import UNRECORDED
 
 RESULTS_FILE = "results.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -265,7 +266,8 @@ def start_over(workdir: str) -> None:
 def differences(saved: dict, identity: dict) -> list[str]:
     """How a recorded identity differs from identity, e.g. ["seed 1 there, 0 here"].
 
-    A field missing from an older record reads as None, its default.
+    A config or truncation field missing from an older record reads as None, its
+    default; a setting an identity leaves out has its `spec.UNRECORDED` value.
     """
     differences = []
     for part in ("config", "truncation"):
@@ -273,13 +275,14 @@ def differences(saved: dict, identity: dict) -> list[str]:
             there = (saved.get(part) or {}).get(name)
             if there != value:
                 differences.append(f"{name} {there} there, {value} here")
-    for name, value in identity.items():
-        if name in ("config", "truncation") or saved.get(name) == value:
+    for name in dict.fromkeys([*identity, *saved]):
+        there, here = (record.get(name, UNRECORDED.get(name)) for record in (saved, identity))
+        if name in ("config", "truncation") or there == here:
             continue
         if name == "corpus_sha256":
             differences.append("another corpus")
         else:
-            differences.append(f"{name} {saved.get(name)} there, {value} here")
+            differences.append(f"{name} {there} there, {here} here")
     return differences
 
 

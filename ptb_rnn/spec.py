@@ -42,6 +42,9 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 # The initial weights: each its own uniform draw, or one initializer shared by all, as
 # the runs recorded before "independent" were made (network.PTBModel).
 INITIALIZERS = ("independent", "shared")
+# Settings the identity leaves out at the value every run had before the setting existed,
+# so that the records of those runs stay valid.
+UNRECORDED = {"softmax": "dense", "precision": "float32", "initializer": "shared"}
 # How training is spread (replicas.py): one device; the devices of this machine; the
 # machines TF_CONFIG lists (cluster.py).
 STRATEGIES = ("one_device", "mirrored", "multi_worker")
@@ -109,14 +112,9 @@ class RunSpec:
             "seed": self.seed,
             "corpus_sha256": digest.hexdigest(),
         }
-        # Runs recorded before these settings existed were dense, float32 and shared:
-        # leaving those values out keeps their records valid.
-        if self.softmax != "dense":
-            identity["softmax"] = self.softmax
-        if self.precision != "float32":
-            identity["precision"] = self.precision
-        if self.initializer != "shared":
-            identity["initializer"] = self.initializer
+        for name, unrecorded in UNRECORDED.items():
+            if getattr(self, name) != unrecorded:
+                identity[name] = getattr(self, name)
         return json.loads(json.dumps(identity))  # tuples become lists, as when read back
 
     def check(self, corpus: reader.Corpus) -> None:

@@ -181,6 +181,19 @@ class SameRunTest(absltest.TestCase):
         ):
             files.check_same_run(self.workdir, other)
 
+    def test_a_setting_recorded_there_and_left_out_here_differs(self):
+        # A fused-softmax run's record against a dense run, whose identity omits softmax.
+        files.write_identity(self.workdir, {**IDENTITY, "softmax": "fused"})
+        with self.assertRaisesRegex(ConfigError, r"\(softmax fused there, dense here\)"):
+            files.check_same_run(self.workdir, IDENTITY)
+
+    def test_a_record_older_than_a_setting_has_the_value_runs_had_then(self):
+        # Runs recorded before --initializer existed were initialised "shared".
+        with self.assertRaisesRegex(
+            ConfigError, r"\(initializer shared there, independent here\)"
+        ):
+            files.check_same_run(self.workdir, {**IDENTITY, "initializer": "independent"})
+
     def test_checkpoints_without_an_identity_are_refused(self):
         os.remove(os.path.join(self.workdir, files.CHECKPOINT_DIR, files.RUN_FILE))
         files.write_text(os.path.join(self.workdir, files.CHECKPOINT_DIR, "ckpt-1.index"), "")
