@@ -24,7 +24,9 @@ class RunOnceTest(absltest.TestCase):
         os.makedirs(self.run_dir)
 
     def test_a_finished_run_is_read_not_trained_again(self):
-        history = helpers.finished_history(400.0)
+        history = dataclasses.replace(
+            helpers.finished_history(400.0), identity=self.spec.identity(self.corpus)
+        )
         files.write_json(os.path.join(self.run_dir, files.RESULTS_FILE), history.to_json())
         self.assertEqual(grid.run_once(self.spec, self.corpus, self.run_dir), history)
         self.assertEqual(os.listdir(self.run_dir), [files.RESULTS_FILE])
