@@ -187,7 +187,12 @@ def define_data_flags() -> None:
         "Directory with any corpus in the tutorial's layout (ptb.train.txt, ptb.valid.txt, "
         "ptb.test.txt), read directly with no checksum.",
     )
-    flags.DEFINE_string("data_dir", "data", "Where TFDS keeps the prepared PTB dataset.")
+    flags.DEFINE_string(
+        "data_dir",
+        None,
+        "Where TFDS keeps the prepared PTB dataset (7.4 MB). Default: where TFDS keeps "
+        "every dataset, $TFDS_DATA_DIR, else ~/tensorflow_datasets.",
+    )
 
 
 @_define_once("model (a trained model)")
