@@ -71,7 +71,9 @@ def train_and_evaluate(
 
     Returns:
       The History written to results.json; for a work directory whose results.json
-      already holds this run, that History, with nothing trained. A worker that is not
+      already holds this run, that History, with nothing trained. A finished run of fewer
+      epochs is extended: its last checkpoint restored, the epochs after it trained, the
+      evaluation and results.json written again. A worker that is not
       the chief returns the History of training, without the final evaluation.
 
     Raises:
@@ -83,10 +85,19 @@ def train_and_evaluate(
     """
     identity = spec.identity(corpus)
     files.check_same_run(workdir, identity)
+    files.check_run_length(workdir, spec.config.max_max_epoch)
     finished = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
     if finished is not None:
-        logging.info("%s holds this run, finished; nothing to train.", workdir)
-        return History.from_json(finished)
+        epochs_done = History.from_json(finished).epochs_done
+        if epochs_done == spec.config.max_max_epoch:
+            logging.info("%s holds this run, finished; nothing to train.", workdir)
+            return History.from_json(finished)
+        logging.info(
+            "%s holds this run, finished after epoch %d: extending it to %d epochs.",
+            workdir,
+            epochs_done,
+            spec.config.max_max_epoch,
+        )
     run = _Run(spec, corpus, workdir, identity)
     run.resume()
     run.add_callbacks(callbacks)
@@ -170,6 +181,13 @@ class _Run:
             return
         path, progress.epoch, progress.epoch_state, progress.history = self.checkpoints.restore()
         progress.history.identity = identity  # checkpoints of older versions lack it
+        progress.history.config = dataclasses.asdict(self.spec.config)  # an extension's length
+        if progress.epoch > progress.num_epochs:
+            raise files.WorkdirError(
+                f"{path} is at the end of epoch {progress.epoch}, past max_max_epoch "
+                f"{progress.num_epochs}; pass --max_max_epoch={progress.epoch} or more, "
+                "--restart to start over there, or choose another --workdir."
+            )
         if progress.epoch < progress.num_epochs:
             where = f"epoch {progress.epoch + 1}, step {progress.epoch_state.step}"
         else:
