@@ -6,7 +6,7 @@
       model.weights.h5  the final weights, for `model.load_weights`
       model.keras       the final model with its vocabulary, for `keras.saving.load_model`
                         (language_model.py); what evaluate, sample and export read
-      tensorboard/      summaries per epoch
+      tensorboard/      scalars during training and at its end (callbacks.Summaries)
       checkpoints/      run.json (the run's identity) and tf.train.CheckpointManager files
       error.log         the traceback of an internal error, if one happened
 

@@ -213,7 +213,11 @@ class _Run:
         if self.chief and self.checkpoints is not None:
             own.append(callbacks_lib.Checkpointing(self.checkpoints, spec.checkpoint_every_steps))
         if self.chief:
-            own.append(callbacks_lib.Summaries(os.path.join(self.workdir, files.SUMMARY_DIR)))
+            own.append(
+                callbacks_lib.Summaries(
+                    os.path.join(self.workdir, files.SUMMARY_DIR), spec.config.batch_size
+                )
+            )
         own.append(callbacks_lib.ProgressLog(spec.config.batch_size))
         self.callbacks = callbacks_lib.CallbackList([*own, *callbacks])
 
@@ -293,5 +297,6 @@ class _Run:
             )
             for protocol, perplexity in protocols.items():
                 evaluation[protocol][split] = perplexity
+        self.progress.history.eval = evaluation  # what after_evaluation sees
         self.callbacks.after_evaluation(self.progress)
         return evaluation
