@@ -162,6 +162,25 @@ class TrainAndEvaluateTest(tf.test.TestCase):
         ):
             self.train(self.workdir, 1)
 
+    def test_the_log_says_what_is_evaluated_and_ends_with_where_everything_was_written(self):
+        spec = RunSpec(self.config, checkpoint_every_steps=100)
+        with self.assertLogs("absl", level="INFO") as logs:
+            trainer.train_and_evaluate(spec, self.corpus, self.workdir)
+        messages = [record.getMessage() for record in logs.records]
+        # The tutorial's arithmetic: rows of len // batch_size words, windows of 2 steps.
+        windows = (len(self.corpus.valid) // 4 - 1) // 2
+        self.assertIn(
+            f"Epoch: 1 validating: {windows} windows of batch_size 4 x num_steps 2", messages
+        )
+        self.assertIn("Final evaluation of the test split at batch size 1", messages)
+        w = self.workdir
+        self.assertEqual(
+            messages[-1],
+            f"Wrote {w}/results.json, {w}/model.keras (the model for evaluate, sample and "
+            f"export), {w}/model.weights.h5 and the TensorBoard scalars in {w}/tensorboard; "
+            f"checkpoints in {w}/checkpoints.",
+        )
+
     def test_validation_curve_points_during_training(self):
         spec = RunSpec(self.config, windows_per_call=20, curve_points_per_epoch=2)
         history = trainer.train_and_evaluate(spec, self.corpus, self.workdir)

@@ -205,7 +205,8 @@ class Checkpointing(Callback):
 
 class ProgressLog(Callback):
     """A progress bar over each training epoch, and the tutorial's line ten times an epoch:
-    "<fraction of the epoch> perplexity: <running train perplexity> speed: <words/s> wps".
+    "<fraction of the epoch> perplexity: <running train perplexity> speed: <words/s> wps";
+    a line before each split of the final evaluation.
 
     In a log file (not a terminal) the bar prints once, at the end of the epoch.
     """
@@ -232,6 +233,9 @@ class ProgressLog(Callback):
         if (first - 10) // log_every != (last - 10) // log_every:
             fraction = last / epoch_size
             logging.info("%.3f perplexity: %.3f speed: %.0f wps", fraction, perplexity, wps)
+
+    def before_evaluation(self, progress, split):
+        logging.info("Final evaluation of the %s split at batch size 1", split)
 
 
 # Training scalars go to TensorBoard every this many windows (and at each epoch end).

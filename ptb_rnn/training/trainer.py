@@ -118,8 +118,25 @@ def train_and_evaluate(
     history.finish(evaluation, time.time() - start_time)
     logging.info("Test Perplexity: %.3f", history.test_perplexity)
     files.write_json(os.path.join(workdir, files.RESULTS_FILE), history.to_json())
+    logging.info("%s", _written(workdir, run.checkpoints is not None))
     replicas.wait_for_workers(run.strategy)
     return history
+
+
+def _written(workdir: str, checkpoints: bool) -> str:
+    """The log's last line: where the run's files are."""
+
+    def path(name):
+        return os.path.join(workdir, name)
+
+    text = (
+        f"Wrote {path(files.RESULTS_FILE)}, {path(files.MODEL_FILE)} (the model for evaluate, "
+        f"sample and export), {path(files.WEIGHTS_FILE)} and the TensorBoard scalars in "
+        f"{path(files.SUMMARY_DIR)}"
+    )
+    if checkpoints:
+        text += f"; checkpoints in {path(files.CHECKPOINT_DIR)}"
+    return text + "."
 
 
 class _Run:
@@ -257,6 +274,13 @@ class _Run:
                     self.callbacks.after_call(progress, losses, num_steps)
             train_perplexity = progress.epoch_state.perplexity
             wps = progress.epoch_state.words_per_second(config.batch_size)
+            logging.info(
+                "Epoch: %d validating: %d windows of batch_size %d x num_steps %d",
+                epoch + 1,
+                valid_batches.epoch_size,
+                config.batch_size,
+                spec.eval_num_steps,
+            )
             valid_perplexity, _ = run_epoch(valid_steps, self.model, valid_batches)
             logging.info(
                 "Epoch: %d Train Perplexity: %.3f Valid Perplexity: %.3f (%.0f wps)",
