@@ -208,27 +208,28 @@ class ProgressLog(Callback):
     "<fraction of the epoch> perplexity: <running train perplexity> speed: <words/s> wps";
     a line before each split of the final evaluation.
 
-    In a log file (not a terminal) the bar prints once, at the end of the epoch.
+    The bar is drawn on a terminal only: in a log file it would print once, at the end of
+    the epoch, what the epoch's line says already.
     """
 
     def __init__(self, batch_size: int):
         self.batch_size = batch_size
         self.epoch = None  # the epoch of the bar
+        self.progbar = None
 
     def after_call(self, progress, losses, num_steps):
         epoch_state, epoch_size = progress.epoch_state, progress.epoch_size
-        if self.epoch != progress.epoch:
-            self.epoch = progress.epoch
+        if self.epoch != progress.epoch and sys.stdout.isatty():
             self.progbar = keras.utils.Progbar(
-                epoch_size,
-                verbose=1 if sys.stdout.isatty() else 2,
-                stateful_metrics=["perplexity", "wps"],
+                epoch_size, verbose=1, stateful_metrics=["perplexity", "wps"]
             )
+        self.epoch = progress.epoch
         last = epoch_state.step
         first = last - len(losses)
         perplexity = epoch_state.perplexity
         wps = epoch_state.words_per_second(self.batch_size)
-        self.progbar.update(last, [("perplexity", perplexity), ("wps", wps)])
+        if self.progbar is not None:
+            self.progbar.update(last, [("perplexity", perplexity), ("wps", wps)])
         log_every = max(epoch_size // 10, 1)
         if (first - 10) // log_every != (last - 10) // log_every:
             fraction = last / epoch_size
