@@ -109,7 +109,12 @@ class ResumeTest(absltest.TestCase):
 
     def assert_same_as_uninterrupted(self, workdir):
         expected, actual = read_results(self.uninterrupted), read_results(workdir)
-        for key in ("train_perplexity", "valid_perplexity", "eval", "test_perplexity"):
+        for key in (
+            "train_perplexity",
+            "valid_perplexity_training_layout",
+            "eval",
+            "test_perplexity",
+        ):
             self.assertEqual(actual[key], expected[key], key)
         expected, actual = read_weights(self.uninterrupted), read_weights(workdir)
         self.assertEqual(sorted(actual), sorted(expected))
@@ -195,7 +200,12 @@ class ResumeTest(absltest.TestCase):
         self.assertNotIn("Epoch: 1 ", result.stderr)
         self.assert_same_as_uninterrupted(workdir)
         extended = read_results(workdir)
-        for key in ("learning_rate", "train_perplexity", "valid_perplexity", "train_words"):
+        for key in (
+            "learning_rate",
+            "train_perplexity",
+            "valid_perplexity_training_layout",
+            "train_words",
+        ):
             self.assertEqual(extended[key][:1], one_epoch[key], key)
         self.assertEqual(extended["config"]["max_max_epoch"], 2)
 

@@ -48,7 +48,7 @@ class TrainAndEvaluateTest(tf.test.TestCase):
         config = get_config("test", vocab_size=13, max_epoch=2, max_max_epoch=4, batch_size=4)
         history = trainer.train_and_evaluate(RunSpec(config), self.corpus, self.workdir)
         self.assertEqual(history.learning_rate, [1.0, 1.0, 0.5, 0.25])
-        self.assertLen(history.valid_perplexity, 4)
+        self.assertLen(history.valid_perplexity_training_layout, 4)
         with open(os.path.join(self.workdir, files.RESULTS_FILE)) as f:
             self.assertEqual(json.load(f)["test_perplexity"], history.test_perplexity)
 
@@ -136,10 +136,18 @@ class TrainAndEvaluateTest(tf.test.TestCase):
         one_epoch = self.train(extended_dir, 1)
         extended = self.train(extended_dir, 2)
         self.assertEqual(extended.learning_rate, [1.0, 0.5])
-        for key in ("train_perplexity", "valid_perplexity", "eval", "test_perplexity"):
+        for key in (
+            "train_perplexity",
+            "valid_perplexity_training_layout",
+            "eval",
+            "test_perplexity",
+        ):
             self.assertEqual(getattr(extended, key), getattr(uninterrupted, key), key)
         self.assertEqual(extended.train_perplexity[0], one_epoch.train_perplexity[0])
-        self.assertEqual(extended.valid_perplexity[0], one_epoch.valid_perplexity[0])
+        self.assertEqual(
+            extended.valid_perplexity_training_layout[0],
+            one_epoch.valid_perplexity_training_layout[0],
+        )
         with open(os.path.join(extended_dir, files.RESULTS_FILE)) as f:
             written = json.load(f)
         self.assertEqual(written["config"]["max_max_epoch"], 2)
@@ -197,7 +205,7 @@ class TrainAndEvaluateTest(tf.test.TestCase):
         history = trainer.train_and_evaluate(
             RunSpec(get_config("test")), reader.load_corpus(helpers.PTB_DIR), self.workdir
         )
-        for perplexities in (history.train_perplexity, history.valid_perplexity):
+        for perplexities in (history.train_perplexity, history.valid_perplexity_training_layout):
             self.assertTrue(np.isfinite(perplexities[0]))
         # A uniform guess over 10000 words has perplexity 10000; 2 units learn word frequencies.
         self.assertLess(history.test_perplexity, 1000)

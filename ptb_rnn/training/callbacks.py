@@ -297,7 +297,8 @@ class Summaries(Callback):
 
     def after_epoch(self, progress):
         history = progress.history
-        self._write(history.words_so_far, {"valid/perplexity": history.valid_perplexity[-1]})
+        valid = history.valid_perplexity_training_layout[-1]
+        self._write(history.words_so_far, {"valid/perplexity": valid})
 
     def after_evaluation(self, progress):
         history = progress.history
