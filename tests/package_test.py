@@ -34,6 +34,15 @@ def console_scripts() -> dict[str, str]:
     return dict(tuple(part.strip() for part in line.split("=")) for line in lines)
 
 
+class DevExtrasTest(absltest.TestCase):
+    def test_hold_what_runs_the_notebook_in_a_test_and_by_hand(self):
+        setup = configparser.ConfigParser()
+        setup.read(os.path.join(ROOT, "setup.cfg"))
+        lines = setup["options.extras_require"]["dev"].splitlines()
+        dev = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+        self.assertLessEqual({"nbformat", "nbclient", "ipykernel", "nbconvert"}, dev)
+
+
 class WheelTest(absltest.TestCase):
     def setUp(self):
         super().setUp()
