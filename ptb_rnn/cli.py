@@ -8,7 +8,8 @@ preset and `--<field>` overrides any field of it), `define_truncation_flags` (`-
 `--precision`, `--initializer`, `--strategy`, `--cpu_devices`, `--curve_points_per_epoch`,
 `--deterministic`; `spec_from_flags` builds the `RunSpec`), `define_data_flags`
 (`--ptb_dir`, `--data_path`, `--data_dir`: where the corpus comes from) and
-`define_model_flag` (`--model`).
+`define_model_flag` (`--model`). --help lists a tool's flags in these groups, then the
+tool's own (`help_text`); the field flags' help is config.py's glossary.
 
 A bad input (a flag, the data, the work directory) ends the program with one line on
 stderr, `error: <what was wrong and what to do>`, and exit code 2. This module and
@@ -30,6 +31,7 @@ from typing import NoReturn
 
 from absl import app, flags, logging
 
+from ptb_rnn import config as config_module
 from ptb_rnn import data, files, reader, truncation
 from ptb_rnn.config import CONFIGS, Config, ConfigError, get_config
 from ptb_rnn.spec import WINDOWS_PER_CALL, RunSpec
@@ -37,6 +39,7 @@ from ptb_rnn.spec import WINDOWS_PER_CALL, RunSpec
 FLAGS = flags.FLAGS
 
 HELP_FLAGS = ("help", "helpshort", "helpfull", "helpxml", "?", "h")
+SHORT_HELP_FLAGS = ("help", "helpshort", "?", "h")  # the main module's flags only
 
 # The exit code of an unexpected error (sysexits.h's EX_SOFTWARE): not bad input (2),
 # not divergence (1).
@@ -44,33 +47,47 @@ INTERNAL_ERROR = 70
 
 
 # The flags below are defined for the tool that calls a define_* function: they are its
-# key flags, which its --help lists.
+# key flags, which its --help lists, one group per define_* function (see `help_text`).
 flags.disclaim_key_flags()
-_DEFINED: set[str] = set()
+_GROUPS: dict[str, list[str]] = {}  # a group's title in --help -> its flags' names
 
 
-def _define_once(define_flags: Callable[[], None]) -> Callable[[], None]:
-    """define_flags, run at most once per process (tests import several tools)."""
+def _define_once(title: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Makes define_flags run at most once per process (tests import several tools), and
+    records the flags it defines as the group `title` of --help."""
 
-    def define_for_caller():
-        if define_flags.__name__ not in _DEFINED:
-            _DEFINED.add(define_flags.__name__)
-            define_flags()
+    def decorate(define_flags: Callable[[], None]) -> Callable[[], None]:
+        def define_for_caller():
+            if title not in _GROUPS:
+                before = set(FLAGS)
+                define_flags()
+                _GROUPS[title] = [name for name in FLAGS if name not in before]
 
-    define_for_caller.__doc__ = define_flags.__doc__
-    return define_for_caller
+        define_for_caller.__doc__ = define_flags.__doc__
+        return define_for_caller
+
+    return decorate
 
 
-@_define_once
+def _glossary() -> dict[str, str]:
+    """config.py's glossary of the tutorial's field names: field -> what it is."""
+    fields = {field.name for field in dataclasses.fields(Config)}
+    lines = (line.split(None, 1) for line in (config_module.__doc__ or "").splitlines())
+    return {parts[0]: parts[1] for parts in lines if len(parts) == 2 and parts[0] in fields}
+
+
+@_define_once("config (ptb_rnn/config.py: a preset, any of its fields overridden)")
 def define_config_flags() -> None:
     """--config (a preset of config.py) and --<field> for each of its fields."""
     flags.DEFINE_string("config", "small", f"Preset: one of {', '.join(CONFIGS)}.")
+    glossary = _glossary()
     for field in dataclasses.fields(Config):
         define = flags.DEFINE_integer if field.type is int else flags.DEFINE_float
-        define(field.name, None, f"Overrides the preset's {field.name}.")
+        what = glossary[field.name]
+        define(field.name, None, f"{what[0].upper()}{what[1:]}. Default: the preset's.")
 
 
-@_define_once
+@_define_once("truncation (ptb_rnn/truncation.py: the window length and the state)")
 def define_truncation_flags() -> None:
     """--mode, --carry_state and --truncation_schedule (truncation.py)."""
     flags.DEFINE_string(
@@ -93,7 +110,7 @@ def define_truncation_flags() -> None:
     )
 
 
-@_define_once
+@_define_once("run (ptb_rnn/spec.py: the rest of the run's description)")
 def define_run_flags() -> None:
     """The flags of a RunSpec besides the config and the truncation (spec.py)."""
     flags.DEFINE_integer("seed", 0, "Seed for initialisation and dropout.")
@@ -163,7 +180,7 @@ def define_run_flags() -> None:
     )
 
 
-@_define_once
+@_define_once("data (ptb_rnn/data/: where the corpus comes from)")
 def define_data_flags() -> None:
     """--ptb_dir, --data_path and --data_dir: where the corpus comes from."""
     flags.DEFINE_string(
@@ -178,10 +195,15 @@ def define_data_flags() -> None:
         "Directory with any corpus in the tutorial's layout (ptb.train.txt, ptb.valid.txt, "
         "ptb.test.txt), read directly with no checksum.",
     )
-    flags.DEFINE_string("data_dir", "data", "Where TFDS keeps the prepared PTB dataset.")
+    flags.DEFINE_string(
+        "data_dir",
+        None,
+        "Where TFDS keeps the prepared PTB dataset (7.4 MB). Default: where TFDS keeps "
+        "every dataset, $TFDS_DATA_DIR, else ~/tensorflow_datasets.",
+    )
 
 
-@_define_once
+@_define_once("model (a trained model)")
 def define_model_flag() -> None:
     """--model: a trained model, for the tools that use one."""
     flags.DEFINE_string(
@@ -269,9 +291,36 @@ def fail(message: str, exit_code: int = 2) -> NoReturn:
     exit_with(f"error: {message}", exit_code)
 
 
+OWN_FLAGS = "this tool's own"
+
+
+def help_text(module: str) -> str:
+    """The flags --help lists for the tool whose key flags module holds, group by group:
+    those of each define_* function it called, in the order of this module, then its own."""
+    key_flags = FLAGS.get_key_flags_for_module(module)
+    names = {flag.name for flag in key_flags}
+    grouped = {name for group in _GROUPS.values() for name in group}
+    groups = {title: [name for name in group if name in names] for title, group in _GROUPS.items()}
+    groups[OWN_FLAGS] = sorted(names - grouped)
+    for title, group in groups.items():
+        for name in group:
+            FLAGS.register_key_flag_for_module(title, FLAGS[name])
+    return "\n".join(FLAGS.module_help(title) for title, group in groups.items() if group)
+
+
+def print_help() -> None:
+    """What absl's --help prints (the main module's docstring, then its flags), with the
+    flags in their groups."""
+    print(f"{sys.modules['__main__'].__doc__}\nflags:\n{help_text(sys.argv[0])}\n")
+    print("Try --helpfull to get a list of all flags.")
+
+
 def parse_flags(argv: list[str]) -> list[str]:
     """Parses the flags; a bad flag ends in one line and exit code 2 (absl: two, and 1),
-    and --help in the help and exit code 0 (absl: 1)."""
+    and --help in the help, its flags grouped, and exit code 0 (absl: 1)."""
+    if any(arg.lstrip("-").split("=")[0] in SHORT_HELP_FLAGS for arg in argv[1:]):
+        print_help()
+        sys.exit(0)
     try:
         return FLAGS(argv)
     except flags.Error as e:

@@ -6,7 +6,7 @@
       model.weights.h5  the final weights, for `model.load_weights`
       model.keras       the final model with its vocabulary, for `keras.saving.load_model`
                         (language_model.py); what evaluate, sample and export read
-      tensorboard/      summaries per epoch
+      tensorboard/      scalars during training and at its end (callbacks.Summaries)
       checkpoints/      run.json (the run's identity) and tf.train.CheckpointManager files
       error.log         the traceback of an internal error, if one happened
       saved_model/      the SavedModel, if export.py was given --output=WORKDIR/saved_model
@@ -286,6 +286,12 @@ def differences(saved: dict, identity: dict) -> list[str]:
     return differences
 
 
+def _has_checkpoints(workdir: str) -> bool:
+    """Whether workdir/checkpoints holds anything besides run.json."""
+    checkpoints = os.path.join(workdir, CHECKPOINT_DIR)
+    return os.path.isdir(checkpoints) and bool(set(os.listdir(checkpoints)) - {RUN_FILE})
+
+
 def check_same_run(workdir: str, identity: dict, advice: str = START_OVER) -> None:
     """Refuses a work directory holding another run's checkpoints or results.
 
@@ -301,9 +307,8 @@ def check_same_run(workdir: str, identity: dict, advice: str = START_OVER) -> No
     checkpoints = os.path.join(workdir, CHECKPOINT_DIR)
     run = read_json(os.path.join(checkpoints, RUN_FILE))
     results = read_json(os.path.join(workdir, RESULTS_FILE))
-    has_checkpoints = os.path.isdir(checkpoints) and set(os.listdir(checkpoints)) - {RUN_FILE}
     for what, present, saved in (
-        ("checkpoints", has_checkpoints or run is not None, run),
+        ("checkpoints", _has_checkpoints(workdir) or run is not None, run),
         (f"the {RESULTS_FILE}", results is not None, (results or {}).get("identity")),
     ):
         if not present:
@@ -313,6 +318,38 @@ def check_same_run(workdir: str, identity: dict, advice: str = START_OVER) -> No
             raise WorkdirError(
                 f"{workdir} holds {what} of a different run ({', '.join(found)}); {advice}"
             )
+
+
+def check_run_length(workdir: str, num_epochs: int) -> None:
+    """Refuses to shorten a finished run, or to extend one that cannot continue.
+
+    A finished run (results.json) of fewer than num_epochs epochs is extended from its
+    last checkpoint, saved at the end of its last epoch; call `check_same_run` first.
+
+    Args:
+      workdir: a work directory about to be trained in.
+      num_epochs: the epochs of the run that would train there (max_max_epoch).
+
+    Raises:
+      WorkdirError: results.json records more epochs than num_epochs, or fewer and
+        there is no checkpoint to continue from.
+    """
+    results = read_json(os.path.join(workdir, RESULTS_FILE))
+    if results is None:
+        return
+    done = len(results.get("train_perplexity", []))
+    if done > num_epochs:
+        raise WorkdirError(
+            f"{workdir} holds a finished run of {done} epochs, more than max_max_epoch "
+            f"{num_epochs}; pass --max_max_epoch={done} to keep it (or more to extend it), "
+            "--restart to start over there, or choose another --workdir."
+        )
+    if done < num_epochs and not _has_checkpoints(workdir):
+        raise WorkdirError(
+            f"{workdir} holds a finished run of {done} epochs and no checkpoints to extend "
+            f"it to {num_epochs} from; pass --max_max_epoch={done} to keep it, --restart to "
+            "start over there, or choose another --workdir."
+        )
 
 
 def write_identity(workdir: str, identity: dict) -> None:

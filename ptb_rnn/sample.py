@@ -4,8 +4,10 @@
         --num_words=50 --temperature=0.8 --top_k=40 --seed=1 --num_samples=3
 
 --model is the work directory of a finished training run (its model.keras) or a
-model.keras file. The prime is read with the state carried, then each drawn word is fed
-back in; `<eos>` prints as a line break. How words are drawn (ptb_rnn/model/sampling.py):
+model.keras file. The prime is read as the start of a sentence (after an `<eos>`;
+--noprime_starts_sentence reads it from the zero state) with the state carried, then each
+drawn word is fed back in; `<eos>` prints as a line break. How words are drawn
+(ptb_rnn/model/sampling.py):
 
   --temperature  below 1 sharper, above 1 flatter than the model's distribution; 0 is
                  greedy (always the most likely word: several samples are the same
@@ -35,6 +37,11 @@ cli.define_model_flag()
 flags.DEFINE_string(
     "prime", "", "Words to start from (a line break is <eos>); empty: a new sentence."
 )
+flags.DEFINE_boolean(
+    "prime_starts_sentence",
+    True,
+    "Read the prime as the start of a sentence (after <eos>); false: from the zero state.",
+)
 flags.DEFINE_integer("num_words", 50, "Words to draw after the prime.")
 flags.DEFINE_float(
     "temperature", 1.0, "Sharpen (< 1) or flatten (> 1) the distribution; 0 is greedy."
@@ -55,10 +62,11 @@ def main(argv):
         top_k=FLAGS.top_k,
         seed=FLAGS.seed,
         num_samples=FLAGS.num_samples,
+        prime_starts_sentence=FLAGS.prime_starts_sentence,
     )
     path = keras_file.find(FLAGS.model)
     prime = reader.text_to_words(FLAGS.prime)
-    sampling.check_prime(prime, keras_file.read_vocabulary(path))
+    sampling.check_prime(prime, keras_file.read_vocabulary(path), options.prime_starts_sentence)
     # Imported once the input is known to be good: TensorFlow writes start-up lines to
     # stderr, and a bad input should end in one line.
     from ptb_rnn.model import language_model

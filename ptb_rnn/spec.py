@@ -10,7 +10,11 @@ settings from it, never from flags.
 
 Its fields are of two kinds. What decides the numbers (config, truncation, seed, the
 softmax path, the precision and the corpus) is the run's `identity`: a work directory
-holding another identity's checkpoints is refused. How they are computed (windows per
+holding another identity's checkpoints is refused. The run's length, max_max_epoch, is
+part of it only when the window lengths ramp over the whole run: otherwise an epoch's
+learning rate and windows depend on its index alone, so the first epochs of a longer
+run are those of a shorter one, and a finished run can be extended
+(`files.check_run_length`). How they are computed (windows per
 call, the checkpoint interval, the LSTM implementation, determinism, the distribution
 strategy) is not part of it, so a run can be resumed with a different computation
 layout; nor is what is measured along the way.
@@ -100,14 +104,20 @@ class RunSpec:
     initializer: str = "independent"
 
     def identity(self, corpus: reader.Corpus) -> dict:
-        """What makes two runs the same run, as JSON values: only the same run may resume."""
+        """What makes two runs the same run, as JSON values: only the same run may resume
+        (or, of a different length, extend: see the module docstring)."""
         digest = hashlib.sha256()
         for split in reader.SPLITS:
             ids = np.ascontiguousarray(getattr(corpus, split), dtype=np.int32)
             digest.update(f"{split} {len(ids)}\n".encode())
             digest.update(ids.tobytes())
+        config = dataclasses.asdict(self.config)
+        if not self.truncation.depends_on_run_length:
+            # The learning rate of epoch e is config.learning_rate_at(e), whatever the
+            # length; records that hold max_max_epoch are not compared on it.
+            del config["max_max_epoch"]
         identity = {
-            "config": dataclasses.asdict(self.config),
+            "config": config,
             "truncation": dataclasses.asdict(self.truncation),
             "seed": self.seed,
             "corpus_sha256": digest.hexdigest(),

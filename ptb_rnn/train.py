@@ -33,11 +33,14 @@ This command adds:
 Run the same command again after a crash, a kill or Ctrl-C and training continues from
 the newest checkpoint in --workdir that restores (the log says from which epoch and step,
 and which damaged checkpoint it skipped, if any). Once the run has finished, the same
-command trains nothing. A work directory is one run's: a directory holding checkpoints or
-results.json of a different run (config, truncation, seed, corpus) is refused rather than
-mixed or overwritten (pass --restart, or choose another --workdir), and a second run
-started on a directory in use is refused until the first ends (the lock is
---workdir/.lock, released by the system however the process ends).
+command trains nothing; with a larger --max_max_epoch it extends the run from its last
+checkpoint (the epochs already trained unchanged, results.json written again), unless the
+window lengths ramp over the whole run (--truncation_schedule=ramp:..., --mode=curriculum),
+which a longer run would change from the start. A work directory is one run's: a
+directory holding checkpoints or results.json of a different run (config, truncation,
+seed, corpus) is refused rather than mixed or overwritten (pass --restart, or choose
+another --workdir), and a second run started on a directory in use is refused until the
+first ends (the lock is --workdir/.lock, released by the system however the process ends).
 
 Exit codes:
   0         finished; results.json written.
@@ -122,9 +125,10 @@ def main(argv):
         # corpus does).
         from ptb_rnn.training import replicas
 
+        handler = signal.getsignal(signal.SIGTERM)
         strategy = replicas.create_strategy(spec.strategy, spec.cpu_devices)
         # TensorFlow's preemption notifier takes SIGTERM when the strategy starts: back.
-        signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))
+        signal.signal(signal.SIGTERM, handler)
     corpus = cli.corpus_from_flags()
     spec.check_corpus(corpus)
     if workers is not None:
@@ -134,6 +138,7 @@ def main(argv):
         # The trainer checks again (for Python callers); here it is before TensorFlow
         # starts, so that the error is one line.
         files.check_same_run(FLAGS.workdir, spec.identity(corpus))
+        files.check_run_length(FLAGS.workdir, spec.config.max_max_epoch)
     chief = workers is None or workers.is_chief
     # Only the chief writes, so only the chief locks; the other workers wait for it.
     with files.locked(FLAGS.workdir) if chief else contextlib.nullcontext():

@@ -58,6 +58,13 @@ class Truncation:
                 f"truncation schedule values must be at least 1, got {self.schedule}."
             )
 
+    @property
+    def depends_on_run_length(self) -> bool:
+        """A ramp over the whole run: every epoch's windows depend on how many epochs
+        the run has. Any other schedule gives epoch e the same windows in a run of any
+        length."""
+        return self.ramp and self.ramp_epochs is None
+
     def final_num_steps(self, num_steps: int) -> int:
         """The window length at the end of training (the one the model ends up with)."""
         return self.schedule[-1] if self.schedule else num_steps

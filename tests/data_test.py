@@ -1,4 +1,8 @@
+import os
+import subprocess
+import sys
 import unittest
+from unittest import mock
 
 import helpers
 import numpy as np
@@ -29,6 +33,20 @@ class VerifyTest(absltest.TestCase):
             data.verify_ptb_dir(copy)
 
 
+class DefaultDataDirTest(absltest.TestCase):
+    def test_is_tfds_own_default(self):
+        from tensorflow_datasets.core import constants
+
+        with mock.patch.dict(os.environ):
+            os.environ.pop("TFDS_DATA_DIR", None)
+            expected = os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
+            self.assertEqual(data.default_data_dir(), expected)
+            self.assertEqual(constants.get_default_data_dir(), expected)
+            os.environ["TFDS_DATA_DIR"] = "/srv/datasets"
+            self.assertEqual(data.default_data_dir(), "/srv/datasets")
+            self.assertEqual(constants.get_default_data_dir(), "/srv/datasets")
+
+
 @unittest.skipUnless(helpers.HAVE_PTB, f"PTB not found in {helpers.PTB_DIR}")
 class RoutesTest(absltest.TestCase):
     def test_tfds_and_direct_reading_give_identical_ids(self):
@@ -38,6 +56,23 @@ class RoutesTest(absltest.TestCase):
         for split in reader.SPLITS:
             np.testing.assert_array_equal(getattr(through_tfds, split), getattr(direct, split))
         self.assertLen(through_tfds.train, 929589)
+
+    def test_the_command_writes_nothing_where_it_is_run_and_says_where_it_wrote(self):
+        here = self.create_tempdir().full_path
+        tfds_dir = os.path.join(self.create_tempdir().full_path, "tfds")
+        result = subprocess.run(
+            [sys.executable, "-m", "ptb_rnn.data", f"--ptb_dir={os.path.abspath(helpers.PTB_DIR)}"],
+            capture_output=True,
+            text=True,
+            cwd=here,
+            env={**os.environ, "TFDS_DATA_DIR": tfds_dir},
+            timeout=300,
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(os.listdir(here), [])
+        prepared = os.path.join(tfds_dir, "ptb", "1.0.0")
+        self.assertIn(f"PTB: the TFDS dataset prepared in {prepared}.", result.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(prepared, "dataset_info.json")))
 
 
 if __name__ == "__main__":

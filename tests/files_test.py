@@ -189,9 +189,7 @@ class SameRunTest(absltest.TestCase):
 
     def test_a_record_older_than_a_setting_has_the_value_runs_had_then(self):
         # Runs recorded before --initializer existed were initialised "shared".
-        with self.assertRaisesRegex(
-            ConfigError, r"\(initializer shared there, independent here\)"
-        ):
+        with self.assertRaisesRegex(ConfigError, r"\(initializer shared there, independent here\)"):
             files.check_same_run(self.workdir, {**IDENTITY, "initializer": "independent"})
 
     def test_checkpoints_without_an_identity_are_refused(self):
@@ -231,6 +229,42 @@ class SameRunTest(absltest.TestCase):
             files.WorkdirError, f"^{path} is damaged \\(.*\\); pass --restart to start over"
         ):
             files.check_same_run(self.workdir, IDENTITY)
+
+
+class RunLengthTest(absltest.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.workdir = self.create_tempdir().full_path
+        files.write_identity(self.workdir, IDENTITY)
+        files.write_text(os.path.join(self.workdir, files.CHECKPOINT_DIR, "ckpt-1.index"), "")
+        results = {"identity": IDENTITY, "train_perplexity": [300.0, 200.0]}  # 2 epochs
+        files.write_json(os.path.join(self.workdir, files.RESULTS_FILE), results)
+
+    def test_the_same_length_and_a_longer_one_pass(self):
+        files.check_run_length(self.workdir, 2)
+        files.check_run_length(self.workdir, 3)
+
+    def test_a_workdir_with_no_results_passes(self):
+        files.check_run_length(self.create_tempdir().full_path, 1)
+
+    def test_a_shorter_run_is_refused(self):
+        with self.assertRaisesWithLiteralMatch(
+            files.WorkdirError,
+            f"{self.workdir} holds a finished run of 2 epochs, more than max_max_epoch 1; pass "
+            "--max_max_epoch=2 to keep it (or more to extend it), --restart to start over "
+            "there, or choose another --workdir.",
+        ):
+            files.check_run_length(self.workdir, 1)
+
+    def test_a_longer_run_without_checkpoints_is_refused(self):
+        os.remove(os.path.join(self.workdir, files.CHECKPOINT_DIR, "ckpt-1.index"))
+        with self.assertRaisesWithLiteralMatch(
+            files.WorkdirError,
+            f"{self.workdir} holds a finished run of 2 epochs and no checkpoints to extend it "
+            "to 3 from; pass --max_max_epoch=2 to keep it, --restart to start over there, or "
+            "choose another --workdir.",
+        ):
+            files.check_run_length(self.workdir, 3)
 
 
 class LockTest(absltest.TestCase):

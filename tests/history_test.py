@@ -1,3 +1,8 @@
+import glob
+import json
+import os
+
+import helpers
 from absl.testing import absltest
 
 from ptb_rnn.training import history
@@ -15,7 +20,7 @@ class HistoryTest(absltest.TestCase):
                 "truncation",
                 "learning_rate",
                 "train_perplexity",
-                "valid_perplexity",
+                "valid_perplexity_training_layout",
                 "train_words_per_second",
                 "train_words",
                 "elapsed_seconds",
@@ -25,6 +30,26 @@ class HistoryTest(absltest.TestCase):
             ],
         )
         self.assertEqual(history.History.from_json(value), record)
+
+    def test_results_older_than_the_layout_in_the_name_read_their_valid_perplexity(self):
+        record = history.History({}, {})
+        record.add_epoch(1.0, 269.4, 179.6, 5688.0, 929580, 170.0, 163.4)
+        value = record.to_json()
+        value["valid_perplexity"] = value.pop("valid_perplexity_training_layout")
+        self.assertEqual(history.History.from_json(value).valid_perplexity_training_layout, [179.6])
+
+    def test_every_committed_results_file_reads_with_its_validation_numbers(self):
+        paths = glob.glob(
+            os.path.join(helpers.ROOT, "results", "**", "results.json"), recursive=True
+        )
+        self.assertNotEmpty(paths)
+        for path in paths:
+            with open(path) as f:
+                value = json.load(f)
+            record = history.History.from_json(value)
+            valid = value["valid_perplexity"]  # each was written before the new name
+            self.assertEqual(record.valid_perplexity_training_layout, valid, path)
+            self.assertEqual(record.eval, value.get("eval"), path)
 
     def test_results_older_than_the_truncation_modes_read_as_the_tutorials(self):
         value = history.History({"num_steps": 20}, {}).to_json()

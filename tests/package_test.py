@@ -34,6 +34,15 @@ def console_scripts() -> dict[str, str]:
     return dict(tuple(part.strip() for part in line.split("=")) for line in lines)
 
 
+class DevExtrasTest(absltest.TestCase):
+    def test_hold_what_runs_the_notebook_in_a_test_and_by_hand(self):
+        setup = configparser.ConfigParser()
+        setup.read(os.path.join(ROOT, "setup.cfg"))
+        lines = setup["options.extras_require"]["dev"].splitlines()
+        dev = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+        self.assertLessEqual({"nbformat", "nbclient", "ipykernel", "nbconvert"}, dev)
+
+
 class WheelTest(absltest.TestCase):
     def setUp(self):
         super().setUp()
@@ -104,7 +113,8 @@ class WheelTest(absltest.TestCase):
                     env=env,
                 )
                 self.assertEqual(result.returncode, 0, result.stderr)
-                self.assertIn(f"{name}:\n  --", result.stdout)  # the tool's own flags
+                # the first group of the tool's flags, and a flag in it
+                self.assertRegex(result.stdout, r"\nflags:\n\n\S.*:\n  --")
         where = subprocess.run(
             [sys.executable, "-c", "import ptb_rnn; print(ptb_rnn.__file__)"],
             capture_output=True,

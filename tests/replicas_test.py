@@ -194,7 +194,7 @@ class MultiWorkerTest(absltest.TestCase):
             expected = json.load(f)
         with open(os.path.join(workdir, "results.json")) as f:
             results = json.load(f)
-        for key in ("train_perplexity", "valid_perplexity", "test_perplexity"):
+        for key in ("train_perplexity", "valid_perplexity_training_layout", "test_perplexity"):
             np.testing.assert_allclose(results[key], expected[key], rtol=TOLERANCE)
         self.assertEqual(results["machine"]["strategy"], "multi_worker")
         self.assertEqual(results["machine"]["replicas"], 2)

@@ -59,6 +59,20 @@ class SampleCliTest(parameterized.TestCase):
         self.assertLen(texts, 3)
         self.assertLen({text.split("---\n", 1)[1] for text in texts}, 1)
 
+    def test_noprime_starts_sentence_reads_the_prime_from_the_zero_state(self):
+        model = language_model.load(os.path.join(self.workdir, "model.keras"))
+        greedy = Sampling(num_words=15, temperature=0, prime_starts_sentence=False)
+        [words] = sample(model, ["ate", "the"], greedy)
+        result = run_sample(
+            f"--model={self.workdir}",
+            "--prime=ate the",
+            "--num_words=15",
+            "--temperature=0",
+            "--noprime_starts_sentence",
+        )
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, to_text(["ate", "the", *words]).rstrip("\n") + "\n")
+
     def assert_one_line_and_exit_2(self, flags, expected):
         result = run_sample(*flags)
         self.assertEqual(result.returncode, 2, result.stderr)

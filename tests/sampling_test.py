@@ -1,5 +1,6 @@
 """Drawing words: temperature, top_k, greedy, seeds, the prime, and the text printed."""
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -129,6 +130,18 @@ class PrimeTest(tf.test.TestCase):
             "lacks.",
         )
 
+    def test_a_prime_read_as_a_sentence_start_needs_eos(self):
+        with self.assertRaises(reader.DataError) as raised:
+            check_prime(["the"], ["the", "company"])
+        self.assertEqual(
+            str(raised.exception),
+            "the model's vocabulary has no <eos> to start a sentence from; pass "
+            "--noprime_starts_sentence to read the prime from the zero state.",
+        )
+
+    def test_a_prime_read_from_the_zero_state_needs_no_eos(self):
+        check_prime(["the"], ["the", "company"], starts_sentence=False)
+
     def test_an_empty_prime_needs_eos(self):
         with self.assertRaises(reader.DataError) as raised:
             check_prime([], ["the", "company"])
@@ -190,16 +203,33 @@ class SampleTest(tf.test.TestCase):
         self.assertLen(list(drawn), ROWS_PER_BATCH)
         self.assertEqual(model.rows, [1, ROWS_PER_BATCH, ROWS_PER_BATCH, 1, 1])
 
-    def test_greedy_follows_the_models_most_likely_word(self):
-        prime = ["the", "dog"]
-        words = sample(self.model, prime, Sampling(num_words=12, temperature=0))[0]
-        # The model's own outputs over prime + words: each drawn word is the argmax after
-        # the words before it.
-        ids = self.model.words_to_ids(prime + words)
-        log_probs, _ = self.model.log_probs(ids[np.newaxis, :-1], self.model.zero_state(1))
-        expected = np.argmax(log_probs[0, len(prime) - 1 :], axis=-1)
-        self.assertEqual(words, self.model.ids_to_words(expected))
+    def greedy_words_read_from_zeros(self, read, num_words):
+        """The greedy continuation of `read`, read from the zero state in one call."""
+        words = []
+        for _ in range(num_words):
+            ids = self.model.words_to_ids(read + words)
+            log_probs, _ = self.model.log_probs(ids[np.newaxis], self.model.zero_state(1))
+            words.append(self.model.ids_to_words([np.argmax(log_probs[0, -1])])[0])
+        return words
+
+    def test_greedy_follows_the_models_most_likely_word_after_eos_and_the_prime(self):
+        words = sample(self.model, ["the", "dog"], Sampling(num_words=12, temperature=0))[0]
+        self.assertEqual(words, self.greedy_words_read_from_zeros(["<eos>", "the", "dog"], 12))
         self.assertIn("<eos>", words)  # sentences end: the model learnt their length
+
+    def test_a_prime_that_does_not_start_a_sentence_is_read_from_the_zero_state(self):
+        greedy = Sampling(num_words=12, temperature=0, prime_starts_sentence=False)
+        words = sample(self.model, ["dog", "ate"], greedy)[0]
+        self.assertEqual(words, self.greedy_words_read_from_zeros(["dog", "ate"], 12))
+
+    def test_a_prime_is_read_after_eos(self):
+        # Mid-sentence words: from the zero state the tiny model reads them as a
+        # text's start; after <eos>, as a sentence that begins with them.
+        greedy = Sampling(num_words=6, temperature=0)
+        after_eos = sample(self.model, ["<eos>", "ate", "the"], greedy)
+        self.assertEqual(sample(self.model, ["ate", "the"], greedy), after_eos)
+        from_zeros = dataclasses.replace(greedy, prime_starts_sentence=False)
+        self.assertNotEqual(sample(self.model, ["ate", "the"], from_zeros), after_eos)
 
     def test_top_k_1_is_greedy(self):
         greedy = sample(self.model, ["a", "man"], Sampling(num_words=12, temperature=0))

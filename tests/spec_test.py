@@ -45,6 +45,22 @@ class IdentityTest(absltest.TestCase):
         longer = dataclasses.replace(CORPUS, test=np.array([0, 1, 0], np.int32))
         self.assertNotEqual(self.spec.identity(longer), identity)
 
+    def test_the_run_length_is_not_part_of_it_unless_windows_ramp_over_the_run(self):
+        def identity(max_max_epoch, schedule):
+            config = get_config("test", vocab_size=5, batch_size=2, max_max_epoch=max_max_epoch)
+            return RunSpec(config, truncation=schedule).identity(CORPUS)
+
+        for schedule in (
+            truncation.TBPTT,
+            truncation.Truncation(schedule=(1, 2)),  # per epoch
+            truncation.Truncation(schedule=(1, 2), ramp=True, ramp_epochs=1),
+        ):
+            self.assertEqual(identity(1, schedule), identity(2, schedule))
+            self.assertNotIn("max_max_epoch", identity(1, schedule)["config"])
+        whole_run = truncation.Truncation(schedule=(1, 2), ramp=True)
+        self.assertNotEqual(identity(1, whole_run), identity(2, whole_run))
+        self.assertEqual(identity(1, whole_run)["config"]["max_max_epoch"], 1)
+
     def test_softmax_precision_initializer_recorded_unless_dense_float32_shared(self):
         # Runs recorded before the three settings existed were dense, float32 and shared.
         older = dataclasses.replace(self.spec, initializer="shared").identity(CORPUS)

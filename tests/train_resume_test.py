@@ -109,7 +109,12 @@ class ResumeTest(absltest.TestCase):
 
     def assert_same_as_uninterrupted(self, workdir):
         expected, actual = read_results(self.uninterrupted), read_results(workdir)
-        for key in ("train_perplexity", "valid_perplexity", "eval", "test_perplexity"):
+        for key in (
+            "train_perplexity",
+            "valid_perplexity_training_layout",
+            "eval",
+            "test_perplexity",
+        ):
             self.assertEqual(actual[key], expected[key], key)
         expected, actual = read_weights(self.uninterrupted), read_weights(workdir)
         self.assertEqual(sorted(actual), sorted(expected))
@@ -179,6 +184,42 @@ class ResumeTest(absltest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn(f"{workdir} holds this run, finished; nothing to train.", result.stderr)
         self.assertNotIn("Epoch: 1", result.stderr)
+        self.assertEqual(read_results(workdir), before)
+
+    def test_a_finished_run_extended_by_an_epoch_is_the_longer_run(self):
+        workdir = os.path.join(self.create_tempdir().full_path, "run")
+        result = run_train(*train_command(self.corpus, workdir), "--max_max_epoch=1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        one_epoch = read_results(workdir)
+        result = run_train(*train_command(self.corpus, workdir))  # --max_max_epoch=2
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(
+            f"{workdir} holds this run, finished after epoch 1: extending it to 2 epochs.",
+            result.stderr,
+        )
+        self.assertNotIn("Epoch: 1 ", result.stderr)
+        self.assert_same_as_uninterrupted(workdir)
+        extended = read_results(workdir)
+        for key in (
+            "learning_rate",
+            "train_perplexity",
+            "valid_perplexity_training_layout",
+            "train_words",
+        ):
+            self.assertEqual(extended[key][:1], one_epoch[key], key)
+        self.assertEqual(extended["config"]["max_max_epoch"], 2)
+
+    def test_a_finished_run_is_not_shortened(self):
+        workdir = self.copy_of_finished_run()
+        before = read_results(workdir)
+        result = run_train(*train_command(self.corpus, workdir), "--max_max_epoch=1")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(
+            result.stderr,
+            f"error: {workdir} holds a finished run of 2 epochs, more than max_max_epoch 1; "
+            "pass --max_max_epoch=2 to keep it (or more to extend it), --restart to start "
+            "over there, or choose another --workdir.\n",
+        )
         self.assertEqual(read_results(workdir), before)
 
     def test_results_of_a_different_run_are_refused_without_checkpoints(self):

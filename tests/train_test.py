@@ -28,7 +28,7 @@ class TrainCliTest(absltest.TestCase):
         self.assertEqual(results["config"]["num_steps"], 2)
         self.assertLen(results["train_perplexity"], 2)
         self.assertLess(results["test_perplexity"], 31)
-        for key in ("valid_perplexity", "words_per_second", "wall_seconds"):
+        for key in ("valid_perplexity_training_layout", "words_per_second", "wall_seconds"):
             self.assertIn(key, results)
 
     def test_unknown_config_is_one_line_and_exit_2(self):

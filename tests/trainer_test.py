@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import unittest
@@ -6,7 +7,7 @@ import helpers
 import numpy as np
 import tensorflow as tf
 
-from ptb_rnn import files, reader
+from ptb_rnn import files, reader, truncation
 from ptb_rnn.config import get_config
 from ptb_rnn.spec import RunSpec
 from ptb_rnn.training import callbacks, trainer
@@ -47,7 +48,7 @@ class TrainAndEvaluateTest(tf.test.TestCase):
         config = get_config("test", vocab_size=13, max_epoch=2, max_max_epoch=4, batch_size=4)
         history = trainer.train_and_evaluate(RunSpec(config), self.corpus, self.workdir)
         self.assertEqual(history.learning_rate, [1.0, 1.0, 0.5, 0.25])
-        self.assertLen(history.valid_perplexity, 4)
+        self.assertLen(history.valid_perplexity_training_layout, 4)
         with open(os.path.join(self.workdir, files.RESULTS_FILE)) as f:
             self.assertEqual(json.load(f)["test_perplexity"], history.test_perplexity)
 
@@ -121,6 +122,73 @@ class TrainAndEvaluateTest(tf.test.TestCase):
         self.assertEqual(again.to_json(), json.loads(json.dumps(first.to_json())))
         self.assertEqual(again.identity, spec.identity(self.corpus))
 
+    def train(self, workdir, max_max_epoch, schedule=truncation.TBPTT):
+        """A run with dropout (its random state is checkpointed too) of max_max_epoch epochs."""
+        config = dataclasses.replace(
+            self.config, keep_prob=0.5, max_epoch=1, max_max_epoch=max_max_epoch
+        )
+        spec = RunSpec(config, truncation=schedule, checkpoint_every_steps=20)
+        return trainer.train_and_evaluate(spec, self.corpus, workdir)
+
+    def test_a_finished_run_extended_is_the_longer_run(self):
+        uninterrupted = self.train(os.path.join(self.workdir, "uninterrupted"), 2)
+        extended_dir = os.path.join(self.workdir, "extended")
+        one_epoch = self.train(extended_dir, 1)
+        extended = self.train(extended_dir, 2)
+        self.assertEqual(extended.learning_rate, [1.0, 0.5])
+        for key in (
+            "train_perplexity",
+            "valid_perplexity_training_layout",
+            "eval",
+            "test_perplexity",
+        ):
+            self.assertEqual(getattr(extended, key), getattr(uninterrupted, key), key)
+        self.assertEqual(extended.train_perplexity[0], one_epoch.train_perplexity[0])
+        self.assertEqual(
+            extended.valid_perplexity_training_layout[0],
+            one_epoch.valid_perplexity_training_layout[0],
+        )
+        with open(os.path.join(extended_dir, files.RESULTS_FILE)) as f:
+            written = json.load(f)
+        self.assertEqual(written["config"]["max_max_epoch"], 2)
+        self.assertEqual(written["test_perplexity"], uninterrupted.test_perplexity)
+
+    def test_a_run_whose_windows_ramp_over_it_is_not_extended(self):
+        ramp = truncation.Truncation(schedule=(1, 2), ramp=True)
+        self.train(self.workdir, 1, ramp)
+        with self.assertRaisesRegex(
+            files.WorkdirError,
+            "holds checkpoints of a different run \\(max_max_epoch 1 there, 2 here\\)",
+        ):
+            self.train(self.workdir, 2, ramp)
+
+    def test_a_checkpoint_past_the_run_length_is_refused(self):
+        self.train(self.workdir, 2)
+        os.remove(os.path.join(self.workdir, files.RESULTS_FILE))
+        with self.assertRaisesRegex(
+            files.WorkdirError, "ckpt-\\d+ is at the end of epoch 2, past max_max_epoch 1; pass"
+        ):
+            self.train(self.workdir, 1)
+
+    def test_the_log_says_what_is_evaluated_and_ends_with_where_everything_was_written(self):
+        spec = RunSpec(self.config, checkpoint_every_steps=100)
+        with self.assertLogs("absl", level="INFO") as logs:
+            trainer.train_and_evaluate(spec, self.corpus, self.workdir)
+        messages = [record.getMessage() for record in logs.records]
+        # The tutorial's arithmetic: rows of len // batch_size words, windows of 2 steps.
+        windows = (len(self.corpus.valid) // 4 - 1) // 2
+        self.assertIn(
+            f"Epoch: 1 validating: {windows} windows of batch_size 4 x num_steps 2", messages
+        )
+        self.assertIn("Final evaluation of the test split at batch size 1", messages)
+        w = self.workdir
+        self.assertEqual(
+            messages[-1],
+            f"Wrote {w}/results.json, {w}/model.keras (the model for evaluate, sample and "
+            f"export), {w}/model.weights.h5 and the TensorBoard scalars in {w}/tensorboard; "
+            f"checkpoints in {w}/checkpoints.",
+        )
+
     def test_validation_curve_points_during_training(self):
         spec = RunSpec(self.config, windows_per_call=20, curve_points_per_epoch=2)
         history = trainer.train_and_evaluate(spec, self.corpus, self.workdir)
@@ -137,7 +205,7 @@ class TrainAndEvaluateTest(tf.test.TestCase):
         history = trainer.train_and_evaluate(
             RunSpec(get_config("test")), reader.load_corpus(helpers.PTB_DIR), self.workdir
         )
-        for perplexities in (history.train_perplexity, history.valid_perplexity):
+        for perplexities in (history.train_perplexity, history.valid_perplexity_training_layout):
             self.assertTrue(np.isfinite(perplexities[0]))
         # A uniform guess over 10000 words has perplexity 10000; 2 units learn word frequencies.
         self.assertLess(history.test_perplexity, 1000)

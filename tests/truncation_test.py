@@ -51,6 +51,24 @@ class ScheduleTest(absltest.TestCase):
         self.assertLess(39 - len(columns), lengths[-1])
 
 
+class RunLengthTest(absltest.TestCase):
+    def test_only_a_ramp_over_the_whole_run_depends_on_its_length(self):
+        ramps_over_the_run = {
+            name for name, mode in truncation.MODES.items() if mode.truncation.depends_on_run_length
+        }
+        self.assertEqual(ramps_over_the_run, {"curriculum"})
+
+    def test_the_first_epochs_windows_change_with_the_length_only_then(self):
+        # 101 columns: 100 words to predict per row, in each mode's windows.
+        for name, mode in truncation.MODES.items():
+            num_steps = mode.apply(get_config("small")).num_steps
+            one, two = (
+                mode.truncation.window_lengths(0, num_epochs, 101, num_steps)
+                for num_epochs in (1, 2)
+            )
+            self.assertEqual(one != two, mode.truncation.depends_on_run_length, name)
+
+
 class ModeTest(absltest.TestCase):
     def test_a_mode_sets_the_window_length_and_keeps_the_rest(self):
         config = get_config("small")

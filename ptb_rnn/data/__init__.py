@@ -2,10 +2,13 @@
 
 Two routes give a `reader.Corpus`:
 
-* `load_ptb(data_dir, ptb_dir=None)`: the TFDS builder in `ptb_rnn/data/ptb`.
+* `load_ptb(data_dir=None, ptb_dir=None)`: the TFDS builder in `ptb_rnn/data/ptb`.
   Without `ptb_dir` it downloads the three files (TFDS checks them against
   `checksums.tsv`); with `ptb_dir` it reads the original files from there after
-  checking the same checksums, with no download attempted.
+  checking the same checksums, with no download attempted. Either way TFDS writes the
+  prepared dataset (7.4 MB for PTB) under data_dir, by default where TFDS keeps every
+  dataset (`default_data_dir`: $TFDS_DATA_DIR, else ~/tensorflow_datasets), never in
+  the current directory; the log says where.
 * `reader.load_corpus(data_path)`: any directory in the tutorial's layout, read as
   the tutorial's reader does, with no checksum.
 
@@ -18,11 +21,22 @@ import hashlib
 import os
 import urllib.request
 
+from absl import logging
+
 from ptb_rnn import files, reader
 
 # The TFDS builder's checksums; read without importing TFDS (see `load_ptb`).
 CHECKSUMS_PATH = os.path.join(os.path.dirname(__file__), "ptb", "checksums.tsv")
 TFDS_SPLITS = {"train": "train", "valid": "validation", "test": "test"}
+
+
+def default_data_dir() -> str:
+    """Where TFDS keeps prepared datasets unless told otherwise: $TFDS_DATA_DIR, else
+    ~/tensorflow_datasets (`tfds.core.constants.get_default_data_dir`, read here without
+    importing TFDS, which imports TensorFlow)."""
+    return os.environ.get(
+        "TFDS_DATA_DIR", os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
+    )
 
 
 def expected_checksums() -> dict[str, tuple[int, str]]:
@@ -90,11 +104,14 @@ def check_download_reachable(timeout_seconds: float = 10) -> None:
         ) from None
 
 
-def load_ptb(data_dir: str, ptb_dir: str | None = None, progress_bar: bool = True) -> reader.Corpus:
+def load_ptb(
+    data_dir: str | None = None, ptb_dir: str | None = None, progress_bar: bool = True
+) -> reader.Corpus:
     """PTB through the TFDS builder, prepared under data_dir.
 
     Args:
-      data_dir: where TFDS keeps the prepared dataset and its downloads.
+      data_dir: where TFDS keeps the prepared dataset and its downloads; None:
+        `default_data_dir()`.
       ptb_dir: a directory with the original files; None downloads them.
       progress_bar: show TFDS's download and preparation bars.
 
@@ -103,6 +120,7 @@ def load_ptb(data_dir: str, ptb_dir: str | None = None, progress_bar: bool = Tru
         ptb_dir) the download URL does not answer.
       files.WorkdirError: the dataset is not prepared yet and data_dir cannot be written.
     """
+    data_dir = default_data_dir() if data_dir is None else data_dir
     prepared = glob.glob(os.path.join(data_dir, "ptb", "*", "dataset_info.json"))
     if not prepared:
         files.check_writable(data_dir, "--data_dir")
@@ -123,6 +141,11 @@ def load_ptb(data_dir: str, ptb_dir: str | None = None, progress_bar: bool = Tru
         download_config = tfds.download.DownloadConfig(manual_dir=ptb_dir)
     builder = ptb_dataset_builder.Builder(data_dir=data_dir)
     builder.download_and_prepare(download_config=download_config)
+    logging.info(
+        "PTB: the TFDS dataset %s in %s.",
+        "read" if prepared else "prepared",
+        os.path.abspath(builder.data_dir),
+    )
     split_words = {}
     for split, tfds_split in TFDS_SPLITS.items():
         lines = tfds.as_numpy(builder.as_dataset(split=tfds_split, shuffle_files=False))

@@ -132,8 +132,9 @@ def plot_curves(runs: list[Run], path: str, title: str) -> None:
     for run in runs:
         h = run.history
         label = f"{run.mode} (k={run.num_steps}, lr {run.learning_rate:g})"
-        by_words.plot(h.train_words, h.valid_perplexity, marker="o", label=label)
-        by_time.plot(np.array(h.elapsed_seconds) / 60, h.valid_perplexity, marker="o")
+        valid = h.valid_perplexity_training_layout
+        by_words.plot(h.train_words, valid, marker="o", label=label)
+        by_time.plot(np.array(h.elapsed_seconds) / 60, valid, marker="o")
     by_words.set_xlabel("training words seen")
     by_time.set_xlabel("wall time (minutes, training + per-epoch validation)")
     by_words.set_ylabel("validation perplexity (state as trained)")

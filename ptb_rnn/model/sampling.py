@@ -4,9 +4,12 @@
     for words in samples(lm, ["the", "company", "said"], options):
         print(to_text(words))
 
-The prime is read once, from the zero state with the state carried from word to word, as
-the test protocol reads a text; every sample starts from the state after it, and each
-drawn word is fed back in, the state carried on.
+The prime is read as the start of a sentence: the model first reads `<eos>` from the zero
+state, as every sentence of the training text but the first follows an `<eos>`, then the
+prime's words with the state carried from word to word, as the test protocol reads a text;
+then each drawn word is fed back in, the state carried on. Read from the zero state itself
+(`prime_starts_sentence=False`), a prime is read as the first words of a text, where
+training rarely starts a row, and a trained model tends to end the line right after it.
 Several samples are drawn side by side, one batch row each, at most ROWS_PER_BATCH at a
 time: `samples` yields each batch's samples once they are drawn, so that the memory does
 not grow with num_samples and a caller can print each sample as it comes.
@@ -27,8 +30,8 @@ no word was trained on).
 A prime word outside the vocabulary is an error (`check_prime`), not read as `<unk>`: it
 is most often a spelling PTB does not use (its text is lower case, numbers are N), and
 a model primed with `<unk>` continues after an unknown word, rarely what was meant.
-Write `<unk>` in the prime to mean an unknown word. An empty prime starts a sentence:
-the model reads `<eos>`.
+Write `<unk>` in the prime to mean an unknown word. An empty prime starts a sentence
+whatever `prime_starts_sentence` says: the model reads `<eos>`.
 
 This module does not import TensorFlow (the model does), so that the command line can
 check a prime before TensorFlow starts.
@@ -62,6 +65,7 @@ class Sampling:
     top_k: int = 0  # 0: any word
     seed: int = 0
     num_samples: int = 1
+    prime_starts_sentence: bool = True  # read <eos> before the prime; False: from zeros
 
     def __post_init__(self):
         for name in ("num_words", "num_samples"):
@@ -87,17 +91,26 @@ class Sampling:
         return self.temperature == 0 or self.top_k == 1
 
 
-def check_prime(prime: Sequence[str], vocabulary: Sequence[str]) -> None:
-    """Refuses a prime with words outside the vocabulary (see the module docstring).
+def check_prime(
+    prime: Sequence[str], vocabulary: Sequence[str], starts_sentence: bool = True
+) -> None:
+    """Refuses a prime with words outside the vocabulary (see the module docstring), or
+    one to be read as the start of a sentence by a model with no `<eos>`.
 
     Raises:
-      reader.DataError: naming those words.
+      reader.DataError: naming those words, or the missing `<eos>`.
     """
-    if not prime and reader.EOS not in vocabulary:
-        raise reader.DataError(
-            f"the model's vocabulary has no {reader.EOS} to start a sentence from; give a "
-            "--prime of words of its vocabulary."
-        )
+    if reader.EOS not in vocabulary:
+        if not prime:
+            raise reader.DataError(
+                f"the model's vocabulary has no {reader.EOS} to start a sentence from; give a "
+                "--prime of words of its vocabulary."
+            )
+        if starts_sentence:
+            raise reader.DataError(
+                f"the model's vocabulary has no {reader.EOS} to start a sentence from; pass "
+                "--noprime_starts_sentence to read the prime from the zero state."
+            )
     unknown = keras_file.unknown_words(prime, vocabulary)
     if unknown:
         one = len(unknown) == 1
@@ -147,23 +160,27 @@ def samples(language_model, prime: Sequence[str], sampling: Sampling) -> Iterato
 
     Args:
       language_model: a `language_model.LanguageModel`.
-      prime: words to start from; empty: the start of a sentence (`<eos>`).
-      sampling: how many words and samples, and how they are drawn.
+      prime: words to start from, read after an `<eos>` unless
+        sampling.prime_starts_sentence is False; empty: the start of a sentence.
+      sampling: how many words and samples, how they are drawn, how the prime is read.
 
     Yields:
       num_samples lists of num_words drawn words (the prime not included), each batch's
       once it is drawn.
 
     Raises:
-      reader.DataError: a prime word is outside the vocabulary.
+      reader.DataError: a prime word is outside the vocabulary (or no `<eos>` to start from).
     """
     vocabulary = language_model.vocabulary
-    check_prime(prime, vocabulary)
+    check_prime(prime, vocabulary, sampling.prime_starts_sentence)
     rng = np.random.default_rng(sampling.seed)
-    prime_ids = language_model.words_to_ids(list(prime) or [reader.EOS])
+    read = list(prime)
+    if not read or (sampling.prime_starts_sentence and read[0] != reader.EOS):
+        read.insert(0, reader.EOS)  # a prime that starts with <eos> is at a sentence start
+    prime_ids = language_model.words_to_ids(read)
     log_probs, state = language_model.log_probs(
         prime_ids[np.newaxis], language_model.zero_state(1)
-    )  # (1, len(prime), vocab_size)
+    )  # (1, len(read), vocab_size)
     after_prime = log_probs[:, -1, : len(vocabulary)].numpy()  # (1, len(vocabulary))
     state_after_prime = [(h.numpy(), c.numpy()) for h, c in state]  # each (1, hidden_size)
     for first_row in range(0, sampling.num_samples, ROWS_PER_BATCH):

@@ -85,7 +85,8 @@ class Callback:
         """Before the final batch-size-1 evaluation of a split."""
 
     def after_evaluation(self, progress: Progress) -> None:
-        """After the final evaluation, before results.json is written."""
+        """After the final evaluation (in progress.history.eval), before results.json
+        is written."""
 
     def on_stop(self, progress: Progress) -> str | None:
         """The run is stopping on request; returns what was saved, if anything."""
@@ -204,49 +205,111 @@ class Checkpointing(Callback):
 
 class ProgressLog(Callback):
     """A progress bar over each training epoch, and the tutorial's line ten times an epoch:
-    "<fraction of the epoch> perplexity: <running train perplexity> speed: <words/s> wps".
+    "<fraction of the epoch> perplexity: <running train perplexity> speed: <words/s> wps";
+    a line before each split of the final evaluation.
 
-    In a log file (not a terminal) the bar prints once, at the end of the epoch.
+    The bar is drawn on a terminal only: in a log file it would print once, at the end of
+    the epoch, what the epoch's line says already.
     """
 
     def __init__(self, batch_size: int):
         self.batch_size = batch_size
         self.epoch = None  # the epoch of the bar
+        self.progbar = None
 
     def after_call(self, progress, losses, num_steps):
         epoch_state, epoch_size = progress.epoch_state, progress.epoch_size
-        if self.epoch != progress.epoch:
-            self.epoch = progress.epoch
+        if self.epoch != progress.epoch and sys.stdout.isatty():
             self.progbar = keras.utils.Progbar(
-                epoch_size,
-                verbose=1 if sys.stdout.isatty() else 2,
-                stateful_metrics=["perplexity", "wps"],
+                epoch_size, verbose=1, stateful_metrics=["perplexity", "wps"]
             )
+        self.epoch = progress.epoch
         last = epoch_state.step
         first = last - len(losses)
         perplexity = epoch_state.perplexity
         wps = epoch_state.words_per_second(self.batch_size)
-        self.progbar.update(last, [("perplexity", perplexity), ("wps", wps)])
+        if self.progbar is not None:
+            self.progbar.update(last, [("perplexity", perplexity), ("wps", wps)])
         log_every = max(epoch_size // 10, 1)
         if (first - 10) // log_every != (last - 10) // log_every:
             fraction = last / epoch_size
             logging.info("%.3f perplexity: %.3f speed: %.0f wps", fraction, perplexity, wps)
 
+    def before_evaluation(self, progress, split):
+        logging.info("Final evaluation of the %s split at batch size 1", split)
+
+
+# Training scalars go to TensorBoard every this many windows (and at each epoch end).
+SUMMARY_EVERY_WINDOWS = 200
+
 
 class Summaries(Callback):
-    """TensorBoard scalars per epoch, against the words trained so far."""
+    """TensorBoard scalars, against the words trained so far.
 
-    def __init__(self, directory: str):
+    Every `every_windows` windows of an epoch and at its end: the running training
+    perplexity (`train/perplexity`, the tutorial's), the training speed
+    (`train/words_per_second`) and the learning rate (`learning_rate`). At each epoch end:
+    the validation perplexity in the training layout (`valid/perplexity`). After the final
+    evaluation: valid and test perplexity at batch size 1 under both protocols
+    (`final/valid_perplexity_carried`, `final/test_perplexity_carried`, the tutorial's
+    test, and `..._trained_state`).
+
+    They are written as `Summary` protos with a `simple_value`, the form every TensorBoard
+    reader lists as scalars (EventAccumulator's `Tags()["scalars"]` too, which lists
+    `tf.summary.scalar`'s tensors as tensors).
+
+    Args:
+      directory: where the event files go.
+      batch_size: rows of a window, to count words.
+      every_windows: how often within an epoch.
+    """
+
+    def __init__(self, directory: str, batch_size: int, every_windows: int = SUMMARY_EVERY_WINDOWS):
         self.writer = tf.summary.create_file_writer(directory)
+        self.batch_size = batch_size
+        self.every_windows = every_windows
+
+    def _write(self, step: int, scalars: dict[str, float]) -> None:
+        summary = tf.compat.v1.Summary(
+            value=[
+                tf.compat.v1.Summary.Value(tag=tag, simple_value=value)
+                for tag, value in scalars.items()
+            ]
+        )
+        with self.writer.as_default():
+            tf.summary.experimental.write_raw_pb(summary.SerializeToString(), step=step)
+        self.writer.flush()
+
+    def after_call(self, progress, losses, num_steps):
+        epoch_state, last = progress.epoch_state, progress.epoch_state.step
+        first = last - len(losses)
+        if last // self.every_windows == first // self.every_windows and last < progress.epoch_size:
+            return
+        words = progress.history.words_so_far + epoch_state.iters * self.batch_size
+        self._write(
+            words,
+            {
+                "train/perplexity": epoch_state.perplexity,
+                "train/words_per_second": epoch_state.words_per_second(self.batch_size),
+                "learning_rate": progress.learning_rate,
+            },
+        )
 
     def after_epoch(self, progress):
         history = progress.history
-        with self.writer.as_default(step=history.words_so_far):
-            tf.summary.scalar("learning_rate", history.learning_rate[-1])
-            tf.summary.scalar("train_perplexity", history.train_perplexity[-1])
-            tf.summary.scalar("valid_perplexity", history.valid_perplexity[-1])
-            tf.summary.scalar("train_words_per_second", history.train_words_per_second[-1])
-        self.writer.flush()
+        valid = history.valid_perplexity_training_layout[-1]
+        self._write(history.words_so_far, {"valid/perplexity": valid})
+
+    def after_evaluation(self, progress):
+        history = progress.history
+        self._write(
+            history.words_so_far,
+            {
+                f"final/{split}_perplexity_{protocol}": perplexity
+                for protocol, splits in history.eval.items()
+                for split, perplexity in splits.items()
+            },
+        )
 
 
 class ValidationCurve(Callback):

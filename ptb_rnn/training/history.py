@@ -21,9 +21,12 @@ class History:
 
     Attributes:
       config, truncation: the run's (as dicts: `dataclasses.asdict`).
-      learning_rate, train_perplexity, valid_perplexity, train_words_per_second: one
-        value per finished epoch. Train perplexity is the running one over the epoch, as
-        in the tutorial; valid is measured in the training layout at the epoch end.
+      learning_rate, train_perplexity, valid_perplexity_training_layout,
+        train_words_per_second: one value per finished epoch. Train perplexity is the
+        running one over the epoch, as in the tutorial; valid is measured at the epoch
+        end in the training layout (batch_size rows, windows of the final num_steps, the
+        state as in training), not at batch size 1 as `eval` is. Results written before
+        the name said so call it "valid_perplexity" (`from_json` reads both).
       train_words: words trained on so far, at the end of each epoch.
       elapsed_seconds: wall time so far, at the end of each epoch.
       train_seconds: training time so far (the compiled calls only: no validation,
@@ -34,8 +37,8 @@ class History:
         strategy and number of replicas it started with ("strategy", "replicas").
       identity: what decides the numbers (`RunSpec.identity`): a work directory whose
         results.json holds another identity is not trained in (`files.check_same_run`).
-      eval: after training, {"carried": {"valid": p, "test": p}, "trained_state": ...}
-        (see `trainer.train_and_evaluate`); None before.
+      eval: after training, at batch size 1, {"carried": {"valid": p, "test": p},
+        "trained_state": ...} (see `trainer.train_and_evaluate`); None before.
       test_perplexity: eval["carried"]["test"], the tutorial's number.
       words_per_second: the mean of train_words_per_second.
       wall_seconds: the whole run's wall time.
@@ -45,7 +48,7 @@ class History:
     truncation: dict
     learning_rate: list[float] = dataclasses.field(default_factory=list)
     train_perplexity: list[float] = dataclasses.field(default_factory=list)
-    valid_perplexity: list[float] = dataclasses.field(default_factory=list)
+    valid_perplexity_training_layout: list[float] = dataclasses.field(default_factory=list)
     train_words_per_second: list[float] = dataclasses.field(default_factory=list)
     train_words: list[int] = dataclasses.field(default_factory=list)
     elapsed_seconds: list[float] = dataclasses.field(default_factory=list)
@@ -87,7 +90,7 @@ class History:
         """Records a finished epoch (words and seconds are totals so far)."""
         self.learning_rate.append(learning_rate)
         self.train_perplexity.append(train_perplexity)
-        self.valid_perplexity.append(valid_perplexity)
+        self.valid_perplexity_training_layout.append(valid_perplexity)
         self.train_words_per_second.append(words_per_second)
         self.train_words.append(train_words)
         self.elapsed_seconds.append(elapsed_seconds)
@@ -109,8 +112,12 @@ class History:
         """The History that `to_json` gave value from, or an older results.json.
 
         A results.json older than the truncation modes has no "truncation": its run
-        trained as the tutorial does (`truncation.TBPTT`).
+        trained as the tutorial does (`truncation.TBPTT`). One older than the name
+        "valid_perplexity_training_layout" has it as "valid_perplexity".
         """
+        value = dict(value)
+        if "valid_perplexity" in value:
+            value["valid_perplexity_training_layout"] = value.pop("valid_perplexity")
         return cls(**{"truncation": dataclasses.asdict(truncation.TBPTT), **value})
 
 

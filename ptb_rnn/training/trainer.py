@@ -71,7 +71,9 @@ def train_and_evaluate(
 
     Returns:
       The History written to results.json; for a work directory whose results.json
-      already holds this run, that History, with nothing trained. A worker that is not
+      already holds this run, that History, with nothing trained. A finished run of fewer
+      epochs is extended: its last checkpoint restored, the epochs after it trained, the
+      evaluation and results.json written again. A worker that is not
       the chief returns the History of training, without the final evaluation.
 
     Raises:
@@ -83,10 +85,19 @@ def train_and_evaluate(
     """
     identity = spec.identity(corpus)
     files.check_same_run(workdir, identity)
+    files.check_run_length(workdir, spec.config.max_max_epoch)
     finished = files.read_json(os.path.join(workdir, files.RESULTS_FILE))
     if finished is not None:
-        logging.info("%s holds this run, finished; nothing to train.", workdir)
-        return History.from_json(finished)
+        epochs_done = History.from_json(finished).epochs_done
+        if epochs_done == spec.config.max_max_epoch:
+            logging.info("%s holds this run, finished; nothing to train.", workdir)
+            return History.from_json(finished)
+        logging.info(
+            "%s holds this run, finished after epoch %d: extending it to %d epochs.",
+            workdir,
+            epochs_done,
+            spec.config.max_max_epoch,
+        )
     run = _Run(spec, corpus, workdir, identity)
     run.resume()
     run.add_callbacks(callbacks)
@@ -107,8 +118,25 @@ def train_and_evaluate(
     history.finish(evaluation, time.time() - start_time)
     logging.info("Test Perplexity: %.3f", history.test_perplexity)
     files.write_json(os.path.join(workdir, files.RESULTS_FILE), history.to_json())
+    logging.info("%s", _written(workdir, run.checkpoints is not None))
     replicas.wait_for_workers(run.strategy)
     return history
+
+
+def _written(workdir: str, checkpoints: bool) -> str:
+    """The log's last line: where the run's files are."""
+
+    def path(name):
+        return os.path.join(workdir, name)
+
+    text = (
+        f"Wrote {path(files.RESULTS_FILE)}, {path(files.MODEL_FILE)} (the model for evaluate, "
+        f"sample and export), {path(files.WEIGHTS_FILE)} and the TensorBoard scalars in "
+        f"{path(files.SUMMARY_DIR)}"
+    )
+    if checkpoints:
+        text += f"; checkpoints in {path(files.CHECKPOINT_DIR)}"
+    return text + "."
 
 
 class _Run:
@@ -170,6 +198,13 @@ class _Run:
             return
         path, progress.epoch, progress.epoch_state, progress.history = self.checkpoints.restore()
         progress.history.identity = identity  # checkpoints of older versions lack it
+        progress.history.config = dataclasses.asdict(self.spec.config)  # an extension's length
+        if progress.epoch > progress.num_epochs:
+            raise files.WorkdirError(
+                f"{path} is at the end of epoch {progress.epoch}, past max_max_epoch "
+                f"{progress.num_epochs}; pass --max_max_epoch={progress.epoch} or more, "
+                "--restart to start over there, or choose another --workdir."
+            )
         if progress.epoch < progress.num_epochs:
             where = f"epoch {progress.epoch + 1}, step {progress.epoch_state.step}"
         else:
@@ -195,7 +230,11 @@ class _Run:
         if self.chief and self.checkpoints is not None:
             own.append(callbacks_lib.Checkpointing(self.checkpoints, spec.checkpoint_every_steps))
         if self.chief:
-            own.append(callbacks_lib.Summaries(os.path.join(self.workdir, files.SUMMARY_DIR)))
+            own.append(
+                callbacks_lib.Summaries(
+                    os.path.join(self.workdir, files.SUMMARY_DIR), spec.config.batch_size
+                )
+            )
         own.append(callbacks_lib.ProgressLog(spec.config.batch_size))
         self.callbacks = callbacks_lib.CallbackList([*own, *callbacks])
 
@@ -235,6 +274,13 @@ class _Run:
                     self.callbacks.after_call(progress, losses, num_steps)
             train_perplexity = progress.epoch_state.perplexity
             wps = progress.epoch_state.words_per_second(config.batch_size)
+            logging.info(
+                "Epoch: %d validating: %d windows of batch_size %d x num_steps %d",
+                epoch + 1,
+                valid_batches.epoch_size,
+                config.batch_size,
+                spec.eval_num_steps,
+            )
             valid_perplexity, _ = run_epoch(valid_steps, self.model, valid_batches)
             logging.info(
                 "Epoch: %d Train Perplexity: %.3f Valid Perplexity: %.3f (%.0f wps)",
@@ -275,5 +321,6 @@ class _Run:
             )
             for protocol, perplexity in protocols.items():
                 evaluation[protocol][split] = perplexity
+        self.progress.history.eval = evaluation  # what after_evaluation sees
         self.callbacks.after_evaluation(self.progress)
         return evaluation
