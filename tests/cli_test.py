@@ -23,7 +23,8 @@ CONFIG_FLAGS = [
 TRUNCATION_FLAGS = ["carry_state", "mode", "truncation_schedule"]
 RUN_FLAGS = [
     "checkpoint_every_steps", "cpu_devices", "curve_points_per_epoch", "deterministic",
-    "fused_lstm", "precision", "seed", "softmax", "strategy", "windows_per_call",
+    "fused_lstm", "initializer", "precision", "seed", "softmax", "strategy",
+    "windows_per_call",
 ]  # fmt: skip
 DATA_FLAGS = ["data_dir", "data_path", "ptb_dir"]
 
@@ -34,7 +35,7 @@ EXPECTED = {
         TRUNCATION: TRUNCATION_FLAGS,
         RUN: RUN_FLAGS,
         DATA: DATA_FLAGS,
-        OWN: ["restart", "workdir"],
+        OWN: ["cluster_timeout", "restart", "workdir"],
     },
     "evaluate": {MODEL: ["model"], OWN: ["per_word", "text_file"]},
     "sample": {
@@ -53,7 +54,7 @@ EXPECTED = {
     "shapes": {
         CONFIG: CONFIG_FLAGS,
         DATA: DATA_FLAGS,
-        OWN: ["format", "png", "text_file", "windows"],
+        OWN: ["format", "output", "png", "text_file", "windows", "words"],
     },
     "bench": {
         CONFIG: CONFIG_FLAGS,
@@ -80,11 +81,16 @@ EXPECTED = {
             "echo",
             "epochs",
             "full",
+            "layout_batch_sizes",
+            "layout_num_steps",
             "learning_rates",
             "measure_speeds",
             "modes",
             "output_dir",
             "second_seed_modes",
+            "speed_batch_sizes",
+            "speed_num_steps",
+            "study",
             "train",
             "train_fraction",
         ],

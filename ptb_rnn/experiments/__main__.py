@@ -117,32 +117,20 @@ FLAGS = flags.FLAGS
 SPEED_ROUNDS = 5  # timings of each window length with --measure_speeds
 
 
-def parse_learning_rates(texts: list[str]) -> list[float]:
-    """The --learning_rates values as numbers, each above 0."""
+def parse_positive(texts: list[str], flag: str, kind: type = float) -> list:
+    """The values of a list flag (--learning_rates, --layout_batch_sizes...) as numbers
+    above 0: floats, or whole numbers with kind=int."""
     try:
-        learning_rates = [float(text) for text in texts]
+        values = [kind(text) for text in texts]
     except ValueError:
-        learning_rates = []
-    if not learning_rates or not all(lr > 0 for lr in learning_rates):
+        values = []
+    if not values or not all(value > 0 for value in values):
+        what, example = ("whole numbers", "1,4,20") if kind is int else ("numbers", "0.5,1,2")
         raise ConfigError(
-            f"cannot read --learning_rates={','.join(texts)}; give numbers above 0 "
-            "separated by commas, e.g. 0.5,1,2."
+            f"cannot read --{flag}={','.join(texts)}; give {what} above 0 separated by "
+            f"commas, e.g. {example}."
         )
-    return learning_rates
-
-
-def parse_sizes(texts: list[str], flag: str) -> list[int]:
-    """The values of a list flag of sizes (--layout_batch_sizes...) as whole numbers above 0."""
-    try:
-        sizes = [int(text) for text in texts]
-    except ValueError:
-        sizes = []
-    if not sizes or not all(size > 0 for size in sizes):
-        raise ConfigError(
-            f"cannot read --{flag}={','.join(texts)}; give whole numbers above 0 separated by "
-            "commas, e.g. 1,4,20."
-        )
-    return sizes
+    return values
 
 
 def main(argv):
@@ -151,7 +139,7 @@ def main(argv):
     if FLAGS.study == "layout":
         layout_study()
         return
-    learning_rates = parse_learning_rates(FLAGS.learning_rates)
+    learning_rates = parse_positive(FLAGS.learning_rates, "learning_rates")
     if not 0 < FLAGS.train_fraction <= 1:
         raise ConfigError(f"--train_fraction must be in (0, 1], got {FLAGS.train_fraction}.")
     if FLAGS.measure_speeds and not FLAGS.full:
@@ -280,7 +268,7 @@ def layout_study() -> None:
         if FLAGS[name].present:
             raise ConfigError(f"--{name} does not apply with --study=layout.")
     sizes = {
-        name: parse_sizes(FLAGS[name].value, name)
+        name: parse_positive(FLAGS[name].value, name, int)
         for name in (
             "layout_batch_sizes",
             "layout_num_steps",
@@ -290,7 +278,7 @@ def layout_study() -> None:
     }
     learning_rates = list(layout.START_LEARNING_RATES)
     if FLAGS["learning_rates"].present:
-        learning_rates = parse_learning_rates(FLAGS.learning_rates)
+        learning_rates = parse_positive(FLAGS.learning_rates, "learning_rates")
     train_fraction = layout.TRAIN_FRACTION
     if FLAGS["train_fraction"].present:
         train_fraction = FLAGS.train_fraction
