@@ -275,7 +275,7 @@ def differences(saved: dict, identity: dict) -> list[str]:
             there = (saved.get(part) or {}).get(name)
             if there != value:
                 differences.append(f"{name} {there} there, {value} here")
-    for name in dict.fromkeys([*identity, *saved]):
+    for name in dict.fromkeys([*identity, *UNRECORDED]):
         there, here = (record.get(name, UNRECORDED.get(name)) for record in (saved, identity))
         if name in ("config", "truncation") or there == here:
             continue
