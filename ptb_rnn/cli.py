@@ -3,10 +3,11 @@
 Each group of flags is defined here once, and a tool defines only the groups it uses
 (so its --help lists exactly its flags): `define_config_flags` (`--config` picks a
 preset and `--<field>` overrides any field of it), `define_truncation_flags` (`--mode`,
-`--carry_state`, `--truncation_schedule`), `define_run_flags` (`--seed`,
-`--checkpoint_every_steps`, `--windows_per_call`, `--fused_lstm`, `--softmax`,
-`--precision`, `--initializer`, `--strategy`, `--cpu_devices`, `--curve_points_per_epoch`,
-`--deterministic`; `spec_from_flags` builds the `RunSpec`), `define_data_flags`
+`--carry_state`, `--truncation_schedule`), `define_run_flags` (`--windows_per_call`,
+`--fused_lstm`, `--softmax`, `--precision`, `--initializer`, `--strategy`,
+`--cpu_devices`), `define_training_flags` (`--seed`, `--checkpoint_every_steps`,
+`--curve_points_per_epoch`, `--deterministic`; `spec_from_flags` builds the `RunSpec`
+from these groups), `define_data_flags`
 (`--ptb_dir`, `--data_path`, `--data_dir`: where the corpus comes from) and
 `define_model_flag` (`--model`). --help lists a tool's flags in these groups, then the
 tool's own (`help_text`); the field flags' help is config.py's glossary.
@@ -110,16 +111,10 @@ def define_truncation_flags() -> None:
     )
 
 
-@_define_once("run (ptb_rnn/spec.py: the rest of the run's description)")
+@_define_once("run (ptb_rnn/spec.py: how the model computes, and where)")
 def define_run_flags() -> None:
-    """The flags of a RunSpec besides the config and the truncation (spec.py)."""
-    flags.DEFINE_integer("seed", 0, "Seed for initialisation and dropout.")
-    flags.DEFINE_integer(
-        "checkpoint_every_steps",
-        500,
-        "Save a checkpoint every this many updates (windows) of an epoch, and at its end.",
-        lower_bound=1,
-    )
+    """The flags of a RunSpec that decide how a step computes and where it runs
+    (spec.py): what `bench` measures."""
     flags.DEFINE_integer(
         "windows_per_call",
         WINDOWS_PER_CALL,
@@ -163,6 +158,18 @@ def define_run_flags() -> None:
         1,
         "With --strategy=mirrored on a machine without GPUs: split the CPU into this many "
         "logical devices, one replica each (to see replicas work on one machine).",
+        lower_bound=1,
+    )
+
+
+@_define_once("training (ptb_rnn/spec.py: the seed, checkpoints and measurements of a run)")
+def define_training_flags() -> None:
+    """The flags of a RunSpec that only a training run uses (spec.py)."""
+    flags.DEFINE_integer("seed", 0, "Seed for initialisation and dropout.")
+    flags.DEFINE_integer(
+        "checkpoint_every_steps",
+        500,
+        "Save a checkpoint every this many updates (windows) of an epoch, and at its end.",
         lower_bound=1,
     )
     flags.DEFINE_integer(
@@ -236,26 +243,28 @@ def truncation_from_flags() -> truncation.Truncation:
     return result
 
 
+TRAINING_FLAGS = ("seed", "checkpoint_every_steps", "curve_points_per_epoch", "deterministic")
+
+
 def spec_from_flags(**config_overrides) -> RunSpec:
     """The run the flags describe; config_overrides apply before the field flags.
 
     A tool without the truncation flags (the experiments, whose modes set their own)
-    gets the tutorial's truncation.
+    gets the tutorial's truncation; one without the training flags (bench), RunSpec's
+    defaults for them.
     """
+    training = {name: FLAGS[name].value for name in TRAINING_FLAGS if name in FLAGS}
     return RunSpec(
         config=config_from_flags(**config_overrides),
         truncation=truncation_from_flags() if "mode" in FLAGS else truncation.TBPTT,
-        seed=FLAGS.seed,
-        checkpoint_every_steps=FLAGS.checkpoint_every_steps,
         windows_per_call=FLAGS.windows_per_call,
         fused_lstm=FLAGS.fused_lstm,
-        deterministic=FLAGS.deterministic,
-        curve_points_per_epoch=FLAGS.curve_points_per_epoch,
         strategy=FLAGS.strategy,
         cpu_devices=FLAGS.cpu_devices,
         softmax=FLAGS.softmax,
         precision=FLAGS.precision,
         initializer=FLAGS.initializer,
+        **training,
     )
 
 

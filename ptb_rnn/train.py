@@ -71,6 +71,7 @@ from ptb_rnn.training import cluster
 cli.define_config_flags()
 cli.define_truncation_flags()
 cli.define_run_flags()
+cli.define_training_flags()
 cli.define_data_flags()
 flags.DEFINE_string("workdir", "runs/default", "Where results, weights and checkpoints go.")
 flags.DEFINE_boolean(

@@ -61,6 +61,19 @@ class CallbackListTest(tf.test.TestCase):
         self.assertEqual(hooks.on_stop(None), "saved in b")
 
 
+class LogTenthsTest(tf.test.TestCase):
+    def test_logs_each_tenth_crossed_once_and_again_for_a_new_pass(self):
+        report = callbacks.log_tenths("Epoch: 3 validating")
+        with self.assertLogs("absl", "INFO") as logs:
+            for done in (5, 9, 10, 31, 32, 99, 100, 40, 100):  # 100 in all, then a new pass
+                report(done, 100)
+        self.assertEqual(
+            [record.getMessage() for record in logs.records],
+            ["Epoch: 3 validating: 0.1 done", "Epoch: 3 validating: 0.3 done"]
+            + ["Epoch: 3 validating: 0.9 done", "Epoch: 3 validating: 0.4 done"],
+        )
+
+
 class SummariesTest(tf.test.TestCase):
     """An epoch of 54 windows of 2 steps and 4 rows (8 words each), in calls of 10 windows,
     each window's loss 2 ln 3 (perplexity 3), at 1000 words/s."""

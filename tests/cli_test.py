@@ -10,7 +10,8 @@ from absl.testing import absltest, parameterized
 
 CONFIG = "config (ptb_rnn/config.py: a preset, any of its fields overridden)"
 TRUNCATION = "truncation (ptb_rnn/truncation.py: the window length and the state)"
-RUN = "run (ptb_rnn/spec.py: the rest of the run's description)"
+RUN = "run (ptb_rnn/spec.py: how the model computes, and where)"
+TRAINING = "training (ptb_rnn/spec.py: the seed, checkpoints and measurements of a run)"
 DATA = "data (ptb_rnn/data/: where the corpus comes from)"
 MODEL = "model (a trained model)"
 OWN = "this tool's own"
@@ -22,10 +23,10 @@ CONFIG_FLAGS = [
 ]  # fmt: skip
 TRUNCATION_FLAGS = ["carry_state", "mode", "truncation_schedule"]
 RUN_FLAGS = [
-    "checkpoint_every_steps", "cpu_devices", "curve_points_per_epoch", "deterministic",
-    "fused_lstm", "initializer", "precision", "seed", "softmax", "strategy",
+    "cpu_devices", "fused_lstm", "initializer", "precision", "softmax", "strategy",
     "windows_per_call",
 ]  # fmt: skip
+TRAINING_FLAGS = ["checkpoint_every_steps", "curve_points_per_epoch", "deterministic", "seed"]
 DATA_FLAGS = ["data_dir", "data_path", "ptb_dir"]
 
 # tool -> {group: its flags, in the order --help lists them}
@@ -34,6 +35,7 @@ EXPECTED = {
         CONFIG: CONFIG_FLAGS,
         TRUNCATION: TRUNCATION_FLAGS,
         RUN: RUN_FLAGS,
+        TRAINING: TRAINING_FLAGS,
         DATA: DATA_FLAGS,
         OWN: ["cluster_timeout", "restart", "workdir"],
     },
@@ -76,6 +78,7 @@ EXPECTED = {
     "experiments": {
         CONFIG: CONFIG_FLAGS,
         RUN: RUN_FLAGS,
+        TRAINING: TRAINING_FLAGS,
         DATA: DATA_FLAGS,
         OWN: [
             "echo",

@@ -37,6 +37,32 @@ class EvaluateStreamTest(tf.test.TestCase):
         self.assertNotAllClose(evaluate.evaluate_stream(eval_steps, model, ids), expected)
 
 
+class ReportTest(tf.test.TestCase):
+    def test_each_call_reports_the_predictions_done(self):
+        model = helpers.tiny_model(batch_size=1, seed=0)
+        ids = np.arange(23) % 20  # 22 predictions
+        eval_steps = steps.make_eval_steps(model)
+        reports = []
+        evaluate.evaluate_stream(
+            eval_steps, model, ids, window=10, report=lambda *r: reports.append(r)
+        )
+        self.assertEqual(reports, [(10, 22), (20, 22), (22, 22)])
+        # Reset every 5: calls of window // 5 = 2 rows of 5 words, then the tail of 2.
+        reports.clear()
+        evaluate.evaluate_stream(
+            eval_steps, model, ids, window=10, reset_every=5, report=lambda *r: reports.append(r)
+        )
+        self.assertEqual(reports, [(10, 22), (20, 22), (22, 22)])
+
+    def test_run_epoch_reports_the_windows_done(self):
+        model = helpers.tiny_model(batch_size=2, seed=0)
+        eval_steps = steps.make_eval_steps(model)
+        batches = reader.ptb_producer(np.arange(41) % 20, 2, 4)  # 20 columns: 4 windows of 4
+        reports = []
+        epoch.run_epoch(eval_steps, model, batches, report=lambda *r: reports.append(r))
+        self.assertEqual(reports, [(4, 4)])  # one call: fewer windows than WINDOWS_PER_CALL
+
+
 class TargetLogProbsTest(tf.test.TestCase):
     def test_one_per_prediction_and_their_mean_is_the_perplexity(self):
         model = helpers.tiny_model(batch_size=1, seed=0, init_scale=1.0)

@@ -22,7 +22,7 @@ arguments), so that the command line checks its input before TensorFlow starts.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,7 +62,12 @@ def _pieces(ids, window: int, reset_every: int | None) -> Iterator[tuple]:
 
 
 def evaluate_stream(
-    eval_steps, model: PTBModel, ids, window: int = TEST_WINDOW, reset_every: int | None = None
+    eval_steps,
+    model: PTBModel,
+    ids,
+    window: int = TEST_WINDOW,
+    reset_every: int | None = None,
+    report: Callable[[int, int], None] | None = None,
 ) -> float:
     """Perplexity of one stream at batch_size 1, every word but the first predicted once.
 
@@ -73,25 +78,36 @@ def evaluate_stream(
       window: words per call when the state is carried.
       reset_every: restart the state from zeros every this many words; None (the
         tutorial's protocol) carries it over the whole stream.
+      report: called after each call with (predictions done, all predictions).
 
     Returns:
       Perplexity over the len(ids) - 1 predictions.
     """
-    costs = 0.0
+    costs, done = 0.0, 0
     state = model.zero_state(1)
     for x, y, carried in _pieces(ids, window, reset_every):
         if not carried:
             state = model.zero_state(len(x))
         losses, state = eval_steps(x[np.newaxis], y[np.newaxis], state)
         costs += float(losses[0]) * len(x)  # the loss is a mean over the rows
+        done += x.size
+        if report is not None:
+            report(done, len(ids) - 1)
     return float(np.exp(costs / (len(ids) - 1)))
 
 
-def evaluate_protocols(eval_steps, model: PTBModel, ids, reset_every: int | None) -> dict:
+def evaluate_protocols(
+    eval_steps,
+    model: PTBModel,
+    ids,
+    reset_every: int | None,
+    report: Callable[[int, int], None] | None = None,
+) -> dict:
     """A stream's perplexity under both protocols of a run's evaluation.
 
     Args:
-      eval_steps, model, ids: as in `evaluate_stream`.
+      eval_steps, model, ids, report: as in `evaluate_stream` (report sees each
+        protocol's pass in turn).
       reset_every: None for a model trained with its state carried, else its window
         length (`RunSpec.reset_every`).
 
@@ -99,12 +115,14 @@ def evaluate_protocols(eval_steps, model: PTBModel, ids, reset_every: int | None
       {"carried": the tutorial's protocol, "trained_state": the state handled as in
       training (reset every reset_every words; the carried number when None)}.
     """
-    carried = evaluate_stream(eval_steps, model, ids)
+    carried = evaluate_stream(eval_steps, model, ids, report=report)
     if reset_every is None:
         return {"carried": carried, "trained_state": carried}
     return {
         "carried": carried,
-        "trained_state": evaluate_stream(eval_steps, model, ids, reset_every=reset_every),
+        "trained_state": evaluate_stream(
+            eval_steps, model, ids, reset_every=reset_every, report=report
+        ),
     }
 
 

@@ -28,6 +28,7 @@ from ptb_rnn.experiments import layout, plan, results, speeds
 
 cli.define_config_flags()
 cli.define_run_flags()
+cli.define_training_flags()
 cli.define_data_flags()
 flags.DEFINE_enum(
     "study",

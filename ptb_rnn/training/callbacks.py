@@ -203,6 +203,23 @@ class Checkpointing(Callback):
         )
 
 
+def log_tenths(label: str) -> Callable[[int, int], None]:
+    """A `report(done, total)` for a pass that logs "<label>: <fraction> done" each time
+    done crosses a tenth of total (validation and evaluation, which have no callbacks).
+    A done smaller than the last one starts a new pass."""
+    last = {"done": 0, "tenths": 0}
+
+    def report(done: int, total: int) -> None:
+        if done < last["done"]:
+            last["tenths"] = 0
+        tenths = done * 10 // total
+        if last["tenths"] < tenths < 10:
+            logging.info("%s: %.1f done", label, tenths / 10)
+        last.update(done=done, tenths=max(last["tenths"], tenths))
+
+    return report
+
+
 class ProgressLog(Callback):
     """A progress bar over each training epoch, and the tutorial's line ten times an epoch:
     "<fraction of the epoch> perplexity: <running train perplexity> speed: <words/s> wps";

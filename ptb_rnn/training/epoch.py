@@ -9,6 +9,7 @@ that is where the trainer checks for divergence, saves checkpoints and stops on 
 
 import dataclasses
 import time
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -110,16 +111,25 @@ class WindowLoop:
             yield losses.numpy(), num_steps
 
 
-def run_epoch(steps_fn, model: PTBModel, batches: reader.Batches) -> tuple[float, float]:
-    """Runs steps_fn over every window of batches from a zero state, with nothing between
-    calls (validation in the training layout).
+def run_epoch(
+    steps_fn,
+    model: PTBModel,
+    batches: reader.Batches,
+    report: Callable[[int, int], None] | None = None,
+) -> tuple[float, float]:
+    """Runs steps_fn over every window of batches from a zero state (validation in the
+    training layout).
+
+    Args:
+      report: called after each call with (windows done, windows in the epoch).
 
     Returns:
       (perplexity, words_per_second) over the epoch.
     """
     epoch_state = EpochState(model.zero_state(batches.batch_size))
     for _ in WindowLoop(steps_fn, batches).run_calls(epoch_state):
-        pass
+        if report is not None:
+            report(epoch_state.step, batches.epoch_size)
     return epoch_state.perplexity, epoch_state.words_per_second(batches.batch_size)
 
 

@@ -281,7 +281,12 @@ class _Run:
                 config.batch_size,
                 spec.eval_num_steps,
             )
-            valid_perplexity, _ = run_epoch(valid_steps, self.model, valid_batches)
+            valid_perplexity, _ = run_epoch(
+                valid_steps,
+                self.model,
+                valid_batches,
+                callbacks_lib.log_tenths(f"Epoch: {epoch + 1} validating"),
+            )
             logging.info(
                 "Epoch: %d Train Perplexity: %.3f Valid Perplexity: %.3f (%.0f wps)",
                 epoch + 1,
@@ -317,7 +322,11 @@ class _Run:
         for split in ("valid", "test"):
             self.callbacks.before_evaluation(self.progress, split)
             protocols = evaluate.evaluate_protocols(
-                stream_steps, self.model, getattr(self.corpus, split), self.spec.reset_every
+                stream_steps,
+                self.model,
+                getattr(self.corpus, split),
+                self.spec.reset_every,
+                callbacks_lib.log_tenths(f"Final evaluation of the {split} split"),
             )
             for protocol, perplexity in protocols.items():
                 evaluation[protocol][split] = perplexity
