@@ -48,6 +48,29 @@ class BenchCliTest(parameterized.TestCase):
         self.assertEqual(bench_main.reference_gflops(report, "float32"), 100.0)
         self.assertEqual(bench_main.reference_gflops(report, "mixed_bfloat16"), 400.0)
 
+    def test_roof_lists_each_product_with_its_time_and_share(self):
+        # 10 products of 10 x 10 x 10 at 2 GFLOP/s: 10 * 2000 / 2e9 = 10 us; one of
+        # 100 x 100 x 100 at 20 GFLOP/s: 2e6 / 2e10 = 100 us. 110 us in all.
+        matmuls = [
+            {"shape": [10, 10, 10], "count": 10, "gflops": 2.0},
+            {"shape": [100, 100, 100], "count": 1, "gflops": 20.0},
+        ]
+        row = {
+            "config": "test",
+            "precision": "float32",
+            "matmul_roof": {"window_seconds": 110e-6, "matmuls": matmuls},
+        }
+        self.assertEqual(
+            bench_main.format_roof(row),
+            [
+                "",
+                "test float32: the matmuls of a window (0.1 ms in all)",
+                "  m x k x n            per window  GFLOP/s      ms  share",
+                "  10 x 10 x 10                 10      2.0    0.01   9.1%",
+                "  100 x 100 x 100               1     20.0    0.10  90.9%",
+            ],
+        )
+
     def test_matmul_rates_in_both_precisions_in_and_out_of_xla(self):
         _, report = self.run_bench("--repeats=1")
         # The square matmul, then the test config's softmax layer: 40 rows, 2 units,

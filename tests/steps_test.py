@@ -88,6 +88,28 @@ class SoftmaxLossTest(tf.test.TestCase):
         self.check_fused_equals_dense(jit_compile=True)
 
 
+class OverWindowsTest(tf.test.TestCase):
+    def test_one_trace_for_any_number_of_windows_and_one_per_window_shape(self):
+        traces = []
+
+        def window_fn(x, y, state):
+            traces.append(tuple(x.shape))  # runs when traced, not when called
+            return tf.cast(tf.reduce_sum(x) + tf.reduce_sum(y), tf.float32), state + 1.0
+
+        steps_fn = steps.over_windows(window_fn, carry_state=True, jit_compile=False)
+        state = tf.zeros([2])
+        # 3 windows of 2 x 2 words, then 2: the losses are each window's sums of x and y.
+        xs = np.arange(12, dtype=np.int32).reshape(3, 2, 2)
+        losses, state = steps_fn(xs, xs, state)
+        self.assertAllEqual(losses, [12, 44, 76])
+        losses, state = steps_fn(xs[:2], xs[:2], state)
+        self.assertAllEqual(losses, [12, 44])
+        self.assertAllEqual(state, [5.0, 5.0])  # one added per window, carried across calls
+        self.assertEqual(traces, [(2, 2)])
+        steps_fn(xs.reshape(3, 1, 4), xs.reshape(3, 1, 4), state)  # a new window shape
+        self.assertEqual(traces, [(2, 2), (1, 4)])
+
+
 class EvalStepsTest(tf.test.TestCase):
     def losses_per_step(self, carry_state, ids):
         """Losses of consecutive one-step windows through the compiled eval steps."""

@@ -161,7 +161,29 @@ def format_table(report: dict) -> str:
             f"{row['matmul_roof']['words_per_second']:>9.0f} {row['of_roof']:>8.1%} "
             f"{row['peak_rss_mib']:>8.0f} {row['predicted_minutes']:>11.0f}"
         )
+    for row in report["configs"]:
+        lines += format_roof(row)
     return "\n".join(lines)
+
+
+def format_roof(row: dict) -> list[str]:
+    """A row's matmul roof product by product: how many a window runs, their rate at that
+    size, their time per window and its share of the roof."""
+    roof = row["matmul_roof"]
+    lines = [
+        "",
+        f"{row['config']} {row['precision']}: the matmuls of a window "
+        f"({roof['window_seconds'] * 1e3:.1f} ms in all)",
+        f"  {'m x k x n':<20} {'per window':>10} {'GFLOP/s':>8} {'ms':>7} {'share':>6}",
+    ]
+    for matmul in roof["matmuls"]:
+        m, k, n = matmul["shape"]
+        seconds = matmul["count"] * 2 * m * k * n / (matmul["gflops"] * 1e9)
+        lines.append(
+            f"  {f'{m} x {k} x {n}':<20} {matmul['count']:>10} {matmul['gflops']:>8.1f} "
+            f"{seconds * 1e3:>7.2f} {seconds / roof['window_seconds']:>6.1%}"
+        )
+    return lines
 
 
 def format_comparison(report: dict) -> str:

@@ -64,7 +64,9 @@ def matmul_roof(config: Config, precision: str) -> dict:
     """How fast training could be if a window cost only its matmuls, each at the rate
     this machine runs it at its real size (`window_matmuls`), in the run's precision:
     bfloat16 through oneDNN for mixed_bfloat16, float32 under XLA for float32 (where
-    each precision's training step runs).
+    each precision's training step runs). Each shape is timed as a chain of as many
+    products as a window has (`matmul_gflops`): 70 per-step products of a 2-layer
+    window share one call's cost, as they do in the step.
 
     Returns:
       {"window_seconds": the matmuls' time per window, "words_per_second": the roof,
@@ -75,7 +77,7 @@ def matmul_roof(config: Config, precision: str) -> dict:
     )
     matmuls, seconds = [], 0.0
     for (m, k, n), count in window_matmuls(config).items():
-        gflops = matmul_gflops((m, k, n), dtype, jit_compile)
+        gflops = matmul_gflops((m, k, n), dtype, jit_compile, chain=count)
         seconds += count * 2 * m * k * n / (gflops * 1e9)
         matmuls.append({"shape": [m, k, n], "count": count, "gflops": gflops})
     words = config.batch_size * config.num_steps
@@ -101,21 +103,32 @@ def matmul_gflops(
     shape: tuple[int, int, int] = (MATMUL_SIZE,) * 3,
     dtype: tf.DType = tf.float32,
     jit_compile: bool = False,
+    chain: int = 1,
 ) -> float:
     """GFLOP/s of an [m, k] x [k, n] matmul through TensorFlow; shape is (m, k, n).
 
-    Without XLA the matmul runs in oneDNN. The fastest of MATMUL_REPEATS: the
-    machine's rate, since other work on a shared machine only ever slows a repeat
-    down (a median once came out at 112 GFLOP/s on a machine that usually gives
-    180-200).
+    Without XLA the matmul runs in oneDNN. With chain > 1, one compiled call runs chain
+    products one after the other, each input waiting for the previous product (as a
+    window's per-step products do), so that the cost of a call is shared by chain
+    products rather than charged to one: a [20, 650] x [650, 2600] product takes about
+    half a millisecond, a call about a tenth of one. The fastest of MATMUL_REPEATS: the
+    machine's rate, since other work on a shared machine only ever slows a repeat down
+    (a median once came out at 112 GFLOP/s on a machine that usually gives 180-200).
     """
     m, k, n = shape
     a = tf.cast(tf.random.uniform([m, k]), dtype)
     b = tf.cast(tf.random.uniform([k, n]), dtype)
-    matmul = tf.function(lambda a, b: tf.matmul(a, b), jit_compile=jit_compile)
-    matmul(a, b).numpy()  # compile and warm up
-    seconds = min(wall_seconds(lambda: matmul(a, b).numpy(), MATMUL_REPEATS))
-    return 2 * m * k * n / seconds / 1e9
+
+    @tf.function(jit_compile=jit_compile)
+    def products(a, b):
+        for _ in range(chain - 1):
+            # The next product's input depends on this one's output (through a zero).
+            a = a + tf.matmul(a, b)[0, 0] * tf.constant(0, dtype)
+        return tf.matmul(a, b)
+
+    products(a, b).numpy()  # compile and warm up
+    seconds = min(wall_seconds(lambda: products(a, b).numpy(), MATMUL_REPEATS))
+    return 2 * m * k * n * chain / seconds / 1e9
 
 
 def matmul_rates(shape: tuple[int, int, int]) -> dict:

@@ -52,10 +52,14 @@ def over_windows(window_fn, carry_state: bool, jit_compile: bool):
     xs and ys are (num_windows, batch_size, num_steps); `window_fn(x, y, state) ->
     (loss, final_state)` runs on each window in turn, and losses is (num_windows,).
     With carry_state false every window starts from zeros.
+
+    The windows are a loop, so one trace serves any num_windows (an epoch's last call
+    is usually shorter than the others); batch_size and num_steps are static (the fused
+    LSTM unrolls its window), so each new (batch_size, num_steps) is a new trace.
     """
 
     @tf.function(jit_compile=jit_compile)
-    def steps_fn(xs, ys, state: State):
+    def traced(xs, ys, state: State):
         losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
         for i in tf.range(tf.shape(xs)[0]):
             if not carry_state:
@@ -63,6 +67,14 @@ def over_windows(window_fn, carry_state: bool, jit_compile: bool):
             loss, state = window_fn(xs[i], ys[i], state)
             losses = losses.write(i, loss)
         return losses.stack(), state
+
+    def steps_fn(xs, ys, state: State):
+        def spec(value):
+            return tf.TensorSpec(value.shape, tf.as_dtype(value.dtype))
+
+        windows = [tf.TensorSpec([None, *v.shape[1:]], tf.as_dtype(v.dtype)) for v in (xs, ys)]
+        concrete = traced.get_concrete_function(*windows, tf.nest.map_structure(spec, state))
+        return concrete(xs, ys, state)
 
     return steps_fn
 
