@@ -23,6 +23,9 @@ WINDOWS ?= 2
 PNG ?= docs/shapes.png
 HTML ?= docs/shapes.html
 
+# make test: test processes (pytest-xdist); a test file runs in one of them.
+TEST_PROCESSES ?= 2
+
 # make bench
 BENCH_CONFIGS ?= small
 
@@ -69,7 +72,7 @@ train-2workers: install
 		--strategy=multi_worker $(FLAGS); status=$$?; wait $$! || status=$$?; exit $$status
 
 test: install
-	PTB_DIR=$(PTB_DIR) $(PYTHON) -m pytest -q
+	PTB_DIR=$(PTB_DIR) $(PYTHON) -m pytest -q -n $(TEST_PROCESSES) --dist=loadfile
 
 lint: install
 	$(VENV)/bin/ruff check $(RUFF_FLAGS) --select=E,F,W,I,B,UP --ignore=B905 ptb_rnn tests
